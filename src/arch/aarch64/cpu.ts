@@ -1,0 +1,818 @@
+// One AArch64 processing element: EL0 and EL1 in AArch64 state, with EL2 supplied from outside
+// through the `El2` interface (the hypervisor, or the bare board's firmware stub). The CPU knows
+// nothing of Gunyah or of the board: it sees physical memory through `PhysBus` and raises traps.
+//
+// Register file: one ArrayBuffer seen as BigUint64Array (`x`) and as Uint32Array/Int32Array
+// (`w`/`wi`, low half at 2n, high half at 2n+1). Execute functions compute in BigInt on the
+// slots (`x[d] = x[n] + x[m]`, which V8 lowers to int64 and which wraps on store) and read the
+// halves as Numbers for addresses and flags (reference/platform-notes.md §6).
+// Slot 31 is the current stack pointer, slot 32 reads as zero (XZR), slot 33 swallows writes to XZR.
+//
+// Addresses are Numbers holding the signed 64-bit value (kernel VAs 0xffff8000_xxxxxxxx are small
+// negative numbers), exact for every canonical VA. See `va()`.
+
+import { Decoder } from './decode/decoder.js';
+import type { Exec } from './decode/table.js';
+import { ALL_GROUPS } from './decode/all.js';
+import { SysRegs } from './sysreg.js';
+import { mmuWalk, type WalkResult } from './mmu.js';
+import { EC } from './esr.js';
+
+export const SP = 31;
+export const ZR = 32;
+export const SINK = 33;
+
+/** Thrown (a single preallocated object, no stack capture) when an instruction took an exception. */
+export const EXCEPTION_TAKEN: { readonly taken: true } = Object.freeze({ taken: true });
+
+/** The physical address space as the CPU sees it: one RAM window and MMIO behind callbacks. */
+export interface PhysBus {
+  readonly ramBase: number;
+  readonly ram: Uint8Array;
+  /** Returns the value read, or null when nothing answers at `pa` (external abort). */
+  mmioRead(pa: number, size: number): bigint | null;
+  /** Returns false when nothing answers at `pa` (external abort). */
+  mmioWrite(pa: number, size: number, value: bigint): boolean;
+}
+
+/**
+ * EL2 (and EL3 firmware) as seen from EL1: implemented outside the CPU, in TypeScript.
+ * On entry the CPU state is that of the instruction boundary; `preferredReturn` is where EL1
+ * resumes if the handler does not change `cpu.pc` (the next instruction for HVC/SMC, the
+ * trapped instruction for other traps).
+ */
+export interface El2 {
+  /** A synchronous exception routed to EL2 or EL3, with an ESR_EL2-style syndrome. */
+  trap(cpu: Cpu, esr: number, far: number, ipa: number): void;
+  /** Whether WFI/WFE are trapped (HCR_EL2.TWI/TWE). */
+  readonly trapWfi: boolean;
+  /** Stage-2 translation: IPA to PA, or -1 after the hook has itself raised the fault (it then throws EXCEPTION_TAKEN). */
+  readonly stage2: ((cpu: Cpu, ipa: number, access: Access) => number) | null;
+}
+
+export const enum Access {
+  Read = 1,
+  Write = 2,
+  Fetch = 4,
+}
+
+/** Why `Cpu.run` returned. */
+export const enum Stop {
+  Budget = 0,
+  Wfi = 1,
+  Halt = 2,
+}
+
+const PERM_R = 1;
+const PERM_W = 2;
+const PERM_X = 4;
+const TLB_SIZE = 256;
+const TLB_SETS = 2; // mmu index: 0 = EL0 (and unprivileged accesses), 1 = EL1
+const NO_PAGE = 1; // never a page-aligned value, so it never matches a VA page
+
+const TWO32 = 4294967296;
+
+const decoder = new Decoder(ALL_GROUPS);
+
+export class Cpu {
+  // ---- general-purpose registers ----
+  readonly regBuf = new ArrayBuffer(8 * 34);
+  readonly x = new BigUint64Array(this.regBuf);
+  readonly w = new Uint32Array(this.regBuf);
+  readonly wi = new Int32Array(this.regBuf);
+  /** Program counter as a signed Number (see `va`). */
+  pc = 0;
+  /** The instruction being executed (for syndromes built on the slow path). */
+  curInsn = 0;
+
+  // ---- FP/AdvSIMD registers: V0..V31 as 128-bit, lo 64 at 2n, hi 64 at 2n+1 ----
+  readonly vBuf = new ArrayBuffer(16 * 32);
+  readonly v = new BigUint64Array(this.vBuf);
+  readonly v32 = new Uint32Array(this.vBuf);
+  readonly vf32 = new Float32Array(this.vBuf);
+  readonly vf64 = new Float64Array(this.vBuf);
+  readonly v8 = new Uint8Array(this.vBuf);
+  readonly v16 = new Uint16Array(this.vBuf);
+  fpcr = 0;
+  fpsr = 0;
+
+  // ---- PSTATE ----
+  nf = 0;
+  zf = 0;
+  cf = 0;
+  vf = 0;
+  /** D, A, I, F as bits 9..6, the same place as in SPSR and DAIF. */
+  daif = 0x3c0;
+  el = 1;
+  spsel = 1;
+  pan = 0;
+  uao = 0;
+  ss = 0;
+  il = 0;
+  /** Banked stack pointers: [SP_EL0, SP_EL1]. The live one is in x[31]. */
+  readonly spBank = new BigUint64Array(2);
+
+  readonly sys = new SysRegs();
+  readonly bus: PhysBus;
+  el2: El2 | null = null;
+
+  // ---- time ----
+  /** Instructions retired (and WFI time skipped) since reset: the virtual clock. */
+  icount = 0;
+  /** The inner loop stops when icount reaches this; anything that needs attention lowers it. */
+  stopAt = 0;
+  /** Generic counter ticks per instruction is 1/16: 1 instruction = 1 ns, counter 62.5 MHz. */
+  static readonly INSNS_PER_TICK = 16;
+
+  // ---- interrupts in ----
+  irqLine = false;
+  fiqLine = false;
+  serrorPending = false;
+  /** Called when a timer output changes level (the interrupt controller listens). */
+  onTimer: ((which: 'virt' | 'phys', level: boolean) => void) | null = null;
+  private timerLevels = [false, false];
+
+  /** Set by a guest action that ends the run (PSCI SYSTEM_OFF handled outside, for example). */
+  halted = false;
+  haltReason = '';
+
+  // ---- memory ----
+  private readonly ram8: Uint8Array;
+  private readonly ram32: Uint32Array;
+  private readonly ram16: Uint16Array;
+  private readonly ramDv: DataView;
+  private readonly ramBase: number;
+  private readonly ramSize: number;
+  private readonly tlbTag = new Float64Array(TLB_SIZE * TLB_SETS).fill(NO_PAGE);
+  private readonly tlbOff = new Float64Array(TLB_SIZE * TLB_SETS);
+  private readonly tlbPa = new Float64Array(TLB_SIZE * TLB_SETS);
+  private readonly tlbPerm = new Uint8Array(TLB_SIZE * TLB_SETS);
+  /** Base index of the TLB set for the current EL. */
+  private tlbSet = TLB_SIZE;
+  /** Instruction fetch cache: the current code page. */
+  private fetchVpn = NO_PAGE;
+  private fetchOff = 0;
+  /** Exclusive monitor (physical address, size), -1 when open. */
+  exclPa = -1;
+  exclSize = 0;
+
+  // ---- decode cache, keyed by instruction word ----
+  private readonly dcKey = new Int32Array(1 << 16);
+  private readonly dcFn: Exec[];
+
+  constructor(bus: PhysBus) {
+    this.bus = bus;
+    this.ramBase = bus.ramBase;
+    const r = bus.ram;
+    if (r.byteOffset % 8 !== 0 || r.byteLength % 8 !== 0) throw new Error('RAM must be 8-byte aligned');
+    this.ram8 = r;
+    this.ramSize = r.byteLength;
+    this.ram32 = new Uint32Array(r.buffer, r.byteOffset, r.byteLength >>> 2);
+    this.ram16 = new Uint16Array(r.buffer, r.byteOffset, r.byteLength >>> 1);
+    this.ramDv = new DataView(r.buffer, r.byteOffset, r.byteLength);
+    const undef = decodeExec(0);
+    this.dcFn = new Array<Exec>(1 << 16).fill(undef);
+    this.reset(0);
+  }
+
+  /** Cold reset into EL1h with interrupts masked and the MMU off. */
+  reset(entry: number): void {
+    this.x.fill(0n);
+    this.v.fill(0n);
+    this.spBank.fill(0n);
+    this.nf = this.zf = this.cf = this.vf = 0;
+    this.daif = 0x3c0;
+    this.el = 1;
+    this.spsel = 1;
+    this.pan = this.uao = this.ss = this.il = 0;
+    this.fpcr = this.fpsr = 0;
+    this.sys.reset();
+    this.pc = entry;
+    this.halted = false;
+    this.exclPa = -1;
+    this.tlbFlushAll();
+  }
+
+  // ======================================================================================
+  // The run loop
+  // ======================================================================================
+
+  /** Run until `icount` reaches `until`, the CPU waits for an interrupt, or it halts. */
+  run(until: number): Stop {
+    while (!this.halted && this.icount < until) {
+      this.updateTimers();
+      if (this.checkInterrupts()) continue;
+      this.stopAt = Math.min(until, this.nextTimerEvent());
+      try {
+        this.runInner();
+      } catch (e) {
+        if (e !== EXCEPTION_TAKEN) throw e;
+      }
+      if (this.waiting) {
+        this.waiting = false;
+        this.updateTimers();
+        return Stop.Wfi;
+      }
+    }
+    return this.halted ? Stop.Halt : Stop.Budget;
+  }
+
+  /** Set by WFI/WFE when the CPU should wait; `run` returns Stop.Wfi. */
+  waiting = false;
+  /** The event register of WFE/SEV. */
+  eventReg = false;
+
+  private runInner(): void {
+    const dcKey = this.dcKey;
+    const dcFn = this.dcFn;
+    while (this.icount < this.stopAt) {
+      const pc = this.pc;
+      const po = pc & 0xfff;
+      let insn: number;
+      if (pc - po === this.fetchVpn && (po & 3) === 0) {
+        insn = this.ram32[(this.fetchOff + po) >>> 2]! | 0;
+      } else {
+        insn = this.fetchSlow(pc);
+      }
+      this.curInsn = insn;
+      const h = Math.imul(insn, 0x9e3779b1) >>> 16;
+      let fn: Exec;
+      if (dcKey[h] === insn) {
+        fn = dcFn[h]!;
+      } else {
+        fn = decodeExec(insn);
+        dcKey[h] = insn;
+        dcFn[h] = fn;
+      }
+      fn(this, insn);
+      this.icount++;
+    }
+  }
+
+  /** Execute exactly one instruction (or take one pending interrupt). For tests and single-stepping. */
+  step(): void {
+    if (this.checkInterrupts()) return;
+    this.stopAt = this.icount + 1;
+    try {
+      this.runInner();
+    } catch (e) {
+      if (e !== EXCEPTION_TAKEN) throw e;
+    }
+    this.updateTimers();
+    this.waiting = false;
+  }
+
+  /** Ask the inner loop to return to `run` at the next instruction boundary. */
+  requestExit(): void {
+    this.stopAt = 0;
+  }
+
+  // ======================================================================================
+  // Interrupts and the generic timer
+  // ======================================================================================
+
+  /** Take a pending unmasked asynchronous exception. Returns true if one was taken. */
+  checkInterrupts(): boolean {
+    if (this.serrorPending && (this.el === 0 || (this.daif & 0x100) === 0)) {
+      this.serrorPending = false;
+      this.takeAsync(0x180, (EC.SERROR << 26) | (1 << 25));
+      return true;
+    }
+    if (this.fiqLine && (this.el === 0 || (this.daif & 0x40) === 0)) {
+      this.takeAsync(0x100, 0);
+      return true;
+    }
+    if (this.irqLine && (this.el === 0 || (this.daif & 0x80) === 0)) {
+      this.takeAsync(0x080, 0);
+      return true;
+    }
+    return false;
+  }
+
+  /** Whether an interrupt is pending that would wake WFI (masking by PSTATE does not matter). */
+  wakeupPending(): boolean {
+    return this.irqLine || this.fiqLine || this.serrorPending;
+  }
+
+  setIrq(level: boolean): void {
+    if (this.irqLine !== level) {
+      this.irqLine = level;
+      if (level) this.requestExit();
+    }
+  }
+
+  setFiq(level: boolean): void {
+    if (this.fiqLine !== level) {
+      this.fiqLine = level;
+      if (level) this.requestExit();
+    }
+  }
+
+  /** The generic counter's count (CNTPCT) at the current instant. */
+  counter(): bigint {
+    return BigInt(Math.floor(this.icount / Cpu.INSNS_PER_TICK));
+  }
+
+  /** icount at which the next enabled, unmasked timer condition starts, or Infinity. */
+  nextTimerEvent(): number {
+    let next = Infinity;
+    const s = this.sys;
+    for (const [ctl, cval, off] of [
+      [s.cntvCtl, s.cntvCval, s.cntvoff],
+      [s.cntpCtl, s.cntpCval, 0n],
+    ] as const) {
+      if ((ctl & 5) !== 1) continue; // disabled, or already firing
+      const at = Number(cval + off) * Cpu.INSNS_PER_TICK;
+      if (at < next) next = at;
+    }
+    return next;
+  }
+
+  /** Recompute timer output levels (ISTATUS and the lines to the interrupt controller). */
+  updateTimers(): void {
+    const s = this.sys;
+    const now = this.counter();
+    const vFire = (s.cntvCtl & 1) !== 0 && now - s.cntvoff >= s.cntvCval;
+    const pFire = (s.cntpCtl & 1) !== 0 && now >= s.cntpCval;
+    s.cntvCtl = (s.cntvCtl & ~4) | (vFire ? 4 : 0);
+    s.cntpCtl = (s.cntpCtl & ~4) | (pFire ? 4 : 0);
+    const vLevel = vFire && (s.cntvCtl & 2) === 0;
+    const pLevel = pFire && (s.cntpCtl & 2) === 0;
+    if (vLevel !== this.timerLevels[0]) {
+      this.timerLevels[0] = vLevel;
+      this.onTimer?.('virt', vLevel);
+    }
+    if (pLevel !== this.timerLevels[1]) {
+      this.timerLevels[1] = pLevel;
+      this.onTimer?.('phys', pLevel);
+    }
+  }
+
+  // ======================================================================================
+  // PSTATE, SP banking, exceptions
+  // ======================================================================================
+
+  /** PSTATE packed as SPSR_ELx (AArch64 format). */
+  getPstate(): number {
+    return (
+      ((this.nf << 31) |
+        (this.zf << 30) |
+        (this.cf << 29) |
+        (this.vf << 28) |
+        (this.pan << 22) |
+        (this.ss << 21) |
+        (this.il << 20) |
+        (this.uao << 23) |
+        this.daif |
+        (this.el << 2) |
+        this.spsel) >>>
+      0
+    );
+  }
+
+  /** Switch the live stack pointer to the one selected by (el, spsel). */
+  private selectSp(el: number, spsel: number): void {
+    const cur = this.el === 0 || this.spsel === 0 ? 0 : 1;
+    const next = el === 0 || spsel === 0 ? 0 : 1;
+    if (cur !== next) {
+      this.spBank[cur] = this.x[SP]!;
+      this.x[SP] = this.spBank[next]!;
+    }
+  }
+
+  setSpsel(v: number): void {
+    this.selectSp(this.el, v & 1);
+    this.spsel = v & 1;
+  }
+
+  /** Read SP_EL0 or SP_EL1 wherever it currently lives. */
+  readSpBank(which: 0 | 1): bigint {
+    const live = this.el === 0 || this.spsel === 0 ? 0 : 1;
+    return live === which ? this.x[SP]! : this.spBank[which]!;
+  }
+
+  writeSpBank(which: 0 | 1, v: bigint): void {
+    const live = this.el === 0 || this.spsel === 0 ? 0 : 1;
+    if (live === which) this.x[SP] = v;
+    else this.spBank[which] = v;
+  }
+
+  private setEl(el: number, spsel: number): void {
+    this.selectSp(el, spsel);
+    this.el = el;
+    this.spsel = spsel;
+    this.tlbSet = el === 0 ? 0 : TLB_SIZE;
+    this.fetchVpn = NO_PAGE;
+  }
+
+  /** Enter EL1 at `VBAR_EL1 + offset` from the current state. `ret` is the preferred return address. */
+  private enterEl1(offset: number, esr: number, ret: number): void {
+    const s = this.sys;
+    const fromLower = this.el === 0;
+    s.spsrEl1 = this.getPstate();
+    s.elrEl1 = BigInt.asUintN(64, BigInt(ret));
+    s.esrEl1 = esr >>> 0;
+    this.setEl(1, 1);
+    this.daif = 0x3c0;
+    this.ss = 0;
+    this.il = 0;
+    if ((s.sctlrEl1 & (1n << 23n)) === 0n) this.pan = 1; // SCTLR_EL1.SPAN == 0: PAN set on entry
+    this.exclPa = -1;
+    this.pc = vaOf(s.vbarEl1) + (fromLower ? 0x400 : 0x200) + offset;
+    this.requestExit();
+  }
+
+  /** Asynchronous exception (IRQ 0x80, FIQ 0x100, SError 0x180) to EL1. */
+  private takeAsync(offset: number, esr: number): void {
+    this.enterEl1(offset, esr, this.pc);
+  }
+
+  /**
+   * Take a synchronous exception to EL1 with exception class `ec` and syndrome `iss`;
+   * `ret` is ELR (the faulting instruction, or the next one for SVC). Throws EXCEPTION_TAKEN.
+   */
+  syncException(ec: number, iss: number, ret: number = this.pc, far?: number): never {
+    if (far !== undefined) this.sys.farEl1 = BigInt.asUintN(64, BigInt(far));
+    this.enterEl1(0, ((ec << 26) | (1 << 25) | (iss & 0x1ffffff)) >>> 0, ret);
+    throw EXCEPTION_TAKEN;
+  }
+
+  /** The Undefined Instruction exception (EC 0), as for any unallocated encoding. */
+  undefined(): never {
+    return this.syncException(EC.UNKNOWN, 0);
+  }
+
+  /** Route a synchronous exception to EL2/EL3 (`el2`), which returns to EL1 at `cpu.pc`. */
+  trapToEl2(esr: number, ret: number, far = 0, ipa = 0): never {
+    const h = this.el2;
+    if (!h) return this.undefined();
+    this.pc = ret;
+    h.trap(this, esr >>> 0, far, ipa);
+    this.fetchVpn = NO_PAGE;
+    this.requestExit();
+    throw EXCEPTION_TAKEN;
+  }
+
+  /** ERET from EL1: restore PSTATE from SPSR_EL1 and branch to ELR_EL1. */
+  eret(): void {
+    const s = this.sys;
+    const spsr = s.spsrEl1;
+    let target = (spsr >>> 2) & 3;
+    const illegal = (spsr & 0x10) !== 0 || target > 1 || (target === 1 && false);
+    let spsel = spsr & 1;
+    if (illegal) {
+      // Illegal exception return: stay at EL1 with PSTATE.IL set (the next instruction then faults).
+      target = this.el;
+      spsel = this.spsel;
+    }
+    this.nf = (spsr >>> 31) & 1;
+    this.zf = (spsr >>> 30) & 1;
+    this.cf = (spsr >>> 29) & 1;
+    this.vf = (spsr >>> 28) & 1;
+    this.daif = spsr & 0x3c0;
+    this.pan = (spsr >>> 22) & 1;
+    this.uao = (spsr >>> 23) & 1;
+    this.ss = 0;
+    this.il = illegal ? 1 : (spsr >>> 20) & 1;
+    this.setEl(target, target === 0 ? 0 : spsel);
+    this.exclPa = -1;
+    this.pc = vaOf(s.elrEl1);
+    this.tlbRefreshPan();
+    this.requestExit();
+  }
+
+  // ======================================================================================
+  // Memory: soft TLB fast paths, slow paths through the MMU and the bus
+  // ======================================================================================
+
+  tlbFlushAll(): void {
+    this.tlbTag.fill(NO_PAGE);
+    this.fetchVpn = NO_PAGE;
+    this.tlbSet = this.el === 0 ? 0 : TLB_SIZE;
+  }
+
+  /** PAN changes EL1's view of EL0 pages: drop EL1's entries. */
+  tlbRefreshPan(): void {
+    this.tlbTag.fill(NO_PAGE, TLB_SIZE, 2 * TLB_SIZE);
+    this.fetchVpn = NO_PAGE;
+  }
+
+  /** Translate with full checks, filling the TLB. Returns the PA; faults throw. */
+  translate(va: number, acc: Access, unpriv = false): number {
+    const set = unpriv ? 0 : this.tlbSet;
+    const po = va & 0xfff;
+    const vpn = va - po;
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + set;
+    const perm = acc === Access.Read ? PERM_R : acc === Access.Write ? PERM_W : PERM_X;
+    if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & perm) !== 0) return this.tlbPa[i]! + po;
+    const el = unpriv ? 0 : this.el;
+    const r: WalkResult = mmuWalk(this, va, acc, el);
+    if (r.fault !== 0) this.abort(va, acc, r.fault, r.level, r.s1ptw);
+    let pa = r.pa;
+    const s2 = this.el2?.stage2;
+    if (s2) {
+      const ipaPage = pa - (pa & 0xfff);
+      const paPage = s2(this, ipaPage, acc);
+      pa = paPage + (pa & 0xfff);
+    }
+    const pageBase = pa - (pa & 0xfff);
+    this.tlbTag[i] = vpn;
+    this.tlbPa[i] = pageBase;
+    const ro = pageBase - this.ramBase;
+    const inRam = ro >= 0 && ro < this.ramSize;
+    this.tlbOff[i] = inRam ? ro : -1;
+    // Permissions the walk granted, for this regime; MMIO pages never get the fast-path bits.
+    this.tlbPerm[i] = inRam ? r.perms : 0;
+    return pa;
+  }
+
+  private abort(va: number, acc: Access, fsc: number, level: number, s1ptw: boolean): never {
+    const lower = this.el === 0;
+    if (acc === Access.Fetch) {
+      const ec = lower ? EC.IABORT_LOWER : EC.IABORT_CUR;
+      return this.syncException(ec, (fsc & 0x3c) | (fsc === 0x21 ? 0 : level) | (s1ptw ? 0x80 : 0), this.pc, va);
+    }
+    const ec = lower ? EC.DABORT_LOWER : EC.DABORT_CUR;
+    const iss = (fsc < 0x10 ? fsc | level : fsc) | (acc === Access.Write ? 0x40 : 0) | (s1ptw ? 0x80 : 0);
+    return this.syncException(ec, iss, this.pc, va);
+  }
+
+  /** The alignment fault of a data access (FSC 0b100001). */
+  alignmentFault(va: number, write: boolean): never {
+    const ec = this.el === 0 ? EC.DABORT_LOWER : EC.DABORT_CUR;
+    return this.syncException(ec, 0x21 | (write ? 0x40 : 0), this.pc, va);
+  }
+
+  private fetchSlow(pc: number): number {
+    if ((pc & 3) !== 0) {
+      this.syncException(EC.PC_ALIGN, 0, pc, pc);
+    }
+    const pa = this.translate(pc, Access.Fetch);
+    const ro = pa - this.ramBase;
+    if (ro < 0 || ro >= this.ramSize) {
+      // Executing from MMIO or from nowhere: synchronous external abort on fetch.
+      return this.syncException(this.el === 0 ? EC.IABORT_LOWER : EC.IABORT_CUR, 0x10, pc, pc);
+    }
+    const po = pc & 0xfff;
+    this.fetchVpn = pc - po;
+    this.fetchOff = ro - po;
+    return this.ram32[ro >>> 2]! | 0;
+  }
+
+  /** Physical access to RAM or MMIO after translation; size 1, 2, 4 or 8. */
+  private physRead(pa: number, size: number, va: number): bigint {
+    const ro = pa - this.ramBase;
+    if (ro >= 0 && ro + size <= this.ramSize) {
+      switch (size) {
+        case 1:
+          return BigInt(this.ram8[ro]!);
+        case 2:
+          return BigInt(this.ramDv.getUint16(ro, true));
+        case 4:
+          return BigInt(this.ramDv.getUint32(ro, true));
+        default:
+          return this.ramDv.getBigUint64(ro, true);
+      }
+    }
+    const v = this.bus.mmioRead(pa, size);
+    if (v === null) this.externalAbort(va, false);
+    return v;
+  }
+
+  private physWrite(pa: number, size: number, value: bigint, va: number): void {
+    const ro = pa - this.ramBase;
+    if (ro >= 0 && ro + size <= this.ramSize) {
+      switch (size) {
+        case 1:
+          this.ram8[ro] = Number(value & 0xffn);
+          return;
+        case 2:
+          this.ramDv.setUint16(ro, Number(value & 0xffffn), true);
+          return;
+        case 4:
+          this.ramDv.setUint32(ro, Number(value & 0xffffffffn), true);
+          return;
+        default:
+          this.ramDv.setBigUint64(ro, value, true);
+          return;
+      }
+    }
+    if (!this.bus.mmioWrite(pa, size, value)) this.externalAbort(va, true);
+  }
+
+  private externalAbort(va: number, write: boolean): never {
+    const ec = this.el === 0 ? EC.DABORT_LOWER : EC.DABORT_CUR;
+    return this.syncException(ec, 0x10 | (write ? 0x40 : 0), this.pc, va);
+  }
+
+  /** Generic slow read: translation, page crossing, MMIO. */
+  readSlow(va: number, size: number, unpriv = false): bigint {
+    if ((va & 0xfff) + size > 0x1000) {
+      // Crosses a page: byte by byte, each byte translated (faults report the first bad byte).
+      let v = 0n;
+      for (let k = size - 1; k >= 0; k--) v = (v << 8n) | this.readSlow(va + k, 1, unpriv);
+      return v;
+    }
+    const pa = this.translate(va, Access.Read, unpriv);
+    return this.physRead(pa, size, va);
+  }
+
+  writeSlow(va: number, size: number, value: bigint, unpriv = false): void {
+    if ((va & 0xfff) + size > 0x1000) {
+      // Translate every byte first so that a fault leaves memory unchanged.
+      for (let k = 0; k < size; k++) this.translate(va + k, Access.Write, unpriv);
+      for (let k = 0; k < size; k++) this.writeSlow(va + k, 1, (value >> BigInt(8 * k)) & 0xffn, unpriv);
+      return;
+    }
+    const pa = this.translate(va, Access.Write, unpriv);
+    this.physWrite(pa, size, value, va);
+    this.monitorStore(pa, size);
+  }
+
+  /** A store clears the exclusive monitor if it touches the monitored granule. */
+  private monitorStore(pa: number, size: number): void {
+    if (this.exclPa >= 0 && pa < this.exclPa + 64 && pa + size > this.exclPa - (this.exclPa & 63)) this.exclPa = -1;
+  }
+
+  // ---- fast paths (aligned RAM hits in the TLB) ----
+
+  read8(va: number): number {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (this.tlbTag[i] === va - (va & 0xfff) && (this.tlbPerm[i]! & PERM_R) !== 0) {
+      return this.ram8[this.tlbOff[i]! + (va & 0xfff)]!;
+    }
+    return Number(this.readSlow(va, 1));
+  }
+
+  read16(va: number): number {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (this.tlbTag[i] === va - (va & 0xfff) && (this.tlbPerm[i]! & PERM_R) !== 0 && (va & 1) === 0) {
+      return this.ram16[(this.tlbOff[i]! + (va & 0xfff)) >>> 1]!;
+    }
+    return Number(this.readSlow(va, 2));
+  }
+
+  read32(va: number): number {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (this.tlbTag[i] === va - (va & 0xfff) && (this.tlbPerm[i]! & PERM_R) !== 0 && (va & 3) === 0) {
+      return this.ram32[(this.tlbOff[i]! + (va & 0xfff)) >>> 2]!;
+    }
+    return Number(this.readSlow(va, 4));
+  }
+
+  /** Load 64 bits from `va` into the register slot `t` of `dst` (x or v), without a BigInt temporary. */
+  read64into(va: number, dst32: Uint32Array, t2: number): void {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (this.tlbTag[i] === va - (va & 0xfff) && (this.tlbPerm[i]! & PERM_R) !== 0 && (va & 7) === 0) {
+      const o = (this.tlbOff[i]! + (va & 0xfff)) >>> 2;
+      dst32[t2] = this.ram32[o]!;
+      dst32[t2 + 1] = this.ram32[o + 1]!;
+      return;
+    }
+    const v = this.readSlow(va, 8);
+    dst32[t2] = Number(v & 0xffffffffn);
+    dst32[t2 + 1] = Number(v >> 32n);
+  }
+
+  read64(va: number): bigint {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (this.tlbTag[i] === va - (va & 0xfff) && (this.tlbPerm[i]! & PERM_R) !== 0 && (va & 7) === 0) {
+      const o = (this.tlbOff[i]! + (va & 0xfff)) >>> 2;
+      return (BigInt(this.ram32[o + 1]!) << 32n) | BigInt(this.ram32[o]!);
+    }
+    return this.readSlow(va, 8);
+  }
+
+  write8(va: number, v: number): void {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (this.tlbTag[i] === va - (va & 0xfff) && (this.tlbPerm[i]! & PERM_W) !== 0 && this.exclPa < 0) {
+      this.ram8[this.tlbOff[i]! + (va & 0xfff)] = v;
+      return;
+    }
+    this.writeSlow(va, 1, BigInt(v & 0xff));
+  }
+
+  write16(va: number, v: number): void {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (
+      this.tlbTag[i] === va - (va & 0xfff) &&
+      (this.tlbPerm[i]! & PERM_W) !== 0 &&
+      (va & 1) === 0 &&
+      this.exclPa < 0
+    ) {
+      this.ram16[(this.tlbOff[i]! + (va & 0xfff)) >>> 1] = v;
+      return;
+    }
+    this.writeSlow(va, 2, BigInt(v & 0xffff));
+  }
+
+  write32(va: number, v: number): void {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (
+      this.tlbTag[i] === va - (va & 0xfff) &&
+      (this.tlbPerm[i]! & PERM_W) !== 0 &&
+      (va & 3) === 0 &&
+      this.exclPa < 0
+    ) {
+      this.ram32[(this.tlbOff[i]! + (va & 0xfff)) >>> 2] = v;
+      return;
+    }
+    this.writeSlow(va, 4, BigInt(v >>> 0));
+  }
+
+  /** Store the 64-bit register slot at `src32[t2..t2+1]` to `va`. */
+  write64from(va: number, src32: Uint32Array, t2: number): void {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (
+      this.tlbTag[i] === va - (va & 0xfff) &&
+      (this.tlbPerm[i]! & PERM_W) !== 0 &&
+      (va & 7) === 0 &&
+      this.exclPa < 0
+    ) {
+      const o = (this.tlbOff[i]! + (va & 0xfff)) >>> 2;
+      this.ram32[o] = src32[t2]!;
+      this.ram32[o + 1] = src32[t2 + 1]!;
+      return;
+    }
+    this.writeSlow(va, 8, (BigInt(src32[t2 + 1]!) << 32n) | BigInt(src32[t2]!));
+  }
+
+  write64(va: number, v: bigint): void {
+    const i = ((va >>> 12) & (TLB_SIZE - 1)) + this.tlbSet;
+    if (
+      this.tlbTag[i] === va - (va & 0xfff) &&
+      (this.tlbPerm[i]! & PERM_W) !== 0 &&
+      (va & 7) === 0 &&
+      this.exclPa < 0
+    ) {
+      const o = (this.tlbOff[i]! + (va & 0xfff)) >>> 2;
+      this.ram32[o] = Number(v & 0xffffffffn);
+      this.ram32[o + 1] = Number(v >> 32n);
+      return;
+    }
+    this.writeSlow(va, 8, BigInt.asUintN(64, v));
+  }
+
+  // ======================================================================================
+  // Register helpers used by execute functions
+  // ======================================================================================
+
+  /** Address from base register `n` (SP when 31) plus a byte offset, as a signed Number VA. */
+  addr(n: number, off: number): number {
+    const hi = this.wi[2 * n + 1]!;
+    // With TBI, bits 63:56 do not take part in translation: sign-extend from bit 55.
+    const h = this.tbi ? (hi << 8) >> 8 : hi;
+    return h * TWO32 + this.w[2 * n]! + off;
+  }
+
+  /** Whether top-byte-ignore is in effect for data addresses (TCR_EL1.TBI0/TBI1); see `addr`. */
+  tbi = false;
+
+  /** Add a signed Number to a 64-bit register (base write-back). */
+  addReg(n: number, off: number): void {
+    const lo = this.w[2 * n]! + off;
+    this.w[2 * n] = lo;
+    this.w[2 * n + 1] = this.w[2 * n + 1]! + Math.floor(lo / TWO32);
+  }
+
+  /** Read a register as a signed Number (exact when |value| < 2^53). */
+  regNum(n: number): number {
+    return this.wi[2 * n + 1]! * TWO32 + this.w[2 * n]!;
+  }
+
+  /** Write a signed Number (exact integer) to a 64-bit register as its two's-complement value. */
+  setRegNum(n: number, v: number): void {
+    this.w[2 * n] = v >>> 0;
+    this.w[2 * n + 1] = Math.floor(v / TWO32) >>> 0;
+  }
+
+  /** Set the PC from a 64-bit register value (BR, BLR, RET, ERET). */
+  branchTo(target: bigint): void {
+    this.pc = vaOf(target);
+  }
+
+  /** The PC as an unsigned 64-bit BigInt. */
+  pcBig(): bigint {
+    return BigInt.asUintN(64, BigInt(this.pc));
+  }
+
+  /** Instruction decode for tools (disassembly, traces). */
+  static decode(insn: number): ReturnType<Decoder['decode']> {
+    return decoder.decode(insn);
+  }
+}
+
+/** Execute function for an instruction word: its row's, or the Undefined Instruction exception. */
+function decodeExec(insn: number): Exec {
+  const row = decoder.decode(insn);
+  return row ? row.exec : undefinedInsn;
+}
+
+function undefinedInsn(cpu: Cpu): void {
+  cpu.undefined();
+}
+
+/** A 64-bit value as the signed Number used for addresses (see the file header). */
+export function vaOf(v: bigint): number {
+  return Number(BigInt.asIntN(64, v));
+}

@@ -1,0 +1,4 @@
+// Placeholder: rows are added by the group's author.
+import { group } from './table.js';
+
+export const ldst = group('ldst', []);
