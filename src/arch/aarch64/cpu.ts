@@ -14,9 +14,9 @@
 import { Decoder } from './decode/decoder.js';
 import type { Exec } from './decode/table.js';
 import { ALL_GROUPS } from './decode/all.js';
-import { SysRegs } from './sysreg.js';
+import { SysRegs, sysregName } from './sysreg.js';
 import { mmuWalk, type WalkResult } from './mmu.js';
-import { EC } from './esr.js';
+import { EC, describeEsr } from './esr.js';
 
 export const SP = 31;
 export const ZR = 32;
@@ -135,6 +135,11 @@ export class Cpu {
   /** Set by a guest action that ends the run (PSCI SYSTEM_OFF handled outside, for example). */
   halted = false;
   haltReason = '';
+  /** When the guest is stuck taking exceptions without retiring an instruction: what the first one was. */
+  faultMessage = '';
+  private lastExcIcount = -1;
+  private excRepeats = 0;
+  private firstExc = { esr: 0, ret: 0, far: 0n };
 
   // ---- memory ----
   private readonly ram8: Uint8Array;
@@ -409,6 +414,7 @@ export class Cpu {
   private enterEl1(offset: number, esr: number, ret: number): void {
     const s = this.sys;
     const fromLower = this.el === 0;
+    this.noteException(esr, ret);
     s.spsrEl1 = this.getPstate();
     s.elrEl1 = BigInt.asUintN(64, BigInt(ret));
     s.esrEl1 = esr >>> 0;
@@ -420,6 +426,31 @@ export class Cpu {
     this.exclPa = -1;
     this.pc = vaOf(s.vbarEl1) + (fromLower ? 0x400 : 0x200) + offset;
     this.requestExit();
+  }
+
+  /**
+   * A guest with no usable vector table takes exception after exception without retiring an
+   * instruction. Stop it and keep the first syndrome, which is the one that explains the failure.
+   */
+  private noteException(esr: number, ret: number): void {
+    if (this.icount !== this.lastExcIcount) {
+      this.lastExcIcount = this.icount;
+      this.excRepeats = 0;
+      this.firstExc = { esr, ret, far: this.sys.farEl1 };
+      return;
+    }
+    if (++this.excRepeats === 3) {
+      const f = this.firstExc;
+      this.halted = true;
+      this.haltReason = 'exception-loop';
+      const ec = f.esr >>> 26;
+      const hasFar = ec === 0x20 || ec === 0x21 || ec === 0x22 || ec === 0x24 || ec === 0x25;
+      const vbar = this.sys.vbarEl1;
+      this.faultMessage =
+        `unhandled exception: ${describeEsr(f.esr, sysregName)} at pc ${hex64(f.ret)}` +
+        (hasFar ? `, address ${hex64(Number(BigInt.asIntN(64, f.far)))}` : '') +
+        (vbar === 0n ? ' (no vector table: VBAR_EL1 is 0)' : ` (the vector table at ${hex64(vaOf(vbar))} cannot run)`);
+    }
   }
 
   /** Asynchronous exception (IRQ 0x80, FIQ 0x100, SError 0x180) to EL1. */
@@ -815,4 +846,8 @@ function undefinedInsn(cpu: Cpu): void {
 /** A 64-bit value as the signed Number used for addresses (see the file header). */
 export function vaOf(v: bigint): number {
   return Number(BigInt.asIntN(64, v));
+}
+
+function hex64(n: number): string {
+  return `0x${BigInt.asUintN(64, BigInt(n)).toString(16)}`;
 }
