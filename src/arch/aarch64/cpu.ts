@@ -16,7 +16,7 @@ import type { Exec } from './decode/table.js';
 import { ALL_GROUPS } from './decode/all.js';
 import { SysRegs, sysregName } from './sysreg.js';
 import { mmuWalk, type WalkResult } from './mmu.js';
-import { EC, describeEsr } from './esr.js';
+import { EC, dataAbortIsv, describeEsr } from './esr.js';
 
 export const SP = 31;
 export const ZR = 32;
@@ -413,7 +413,7 @@ export class Cpu {
   /** Enter EL1 at `VBAR_EL1 + offset` from the current state. `ret` is the preferred return address. */
   private enterEl1(offset: number, esr: number, ret: number): void {
     const s = this.sys;
-    const fromLower = this.el === 0;
+    const base = this.el === 0 ? 0x400 : this.spsel === 1 ? 0x200 : 0x000;
     this.noteException(esr, ret);
     s.spsrEl1 = this.getPstate();
     s.elrEl1 = BigInt.asUintN(64, BigInt(ret));
@@ -424,7 +424,7 @@ export class Cpu {
     this.il = 0;
     if ((s.sctlrEl1 & (1n << 23n)) === 0n) this.pan = 1; // SCTLR_EL1.SPAN == 0: PAN set on entry
     this.exclPa = -1;
-    this.pc = vaOf(s.vbarEl1) + (fromLower ? 0x400 : 0x200) + offset;
+    this.pc = vaOf(s.vbarEl1) + base + offset;
     this.requestExit();
   }
 
@@ -482,6 +482,22 @@ export class Cpu {
     this.fetchVpn = NO_PAGE;
     this.requestExit();
     throw EXCEPTION_TAKEN;
+  }
+
+  /**
+   * A stage-2 fault on `ipa`, for an El2 stage-2 hook to raise: builds the ESR_EL2 syndrome of an
+   * instruction or data abort from the current instruction (with ISV for single-register
+   * loads/stores) and routes it to `el2.trap`. `fsc` is the fault status code with its level.
+   */
+  stage2Fault(va: number, ipa: number, acc: Access, fsc: number, s1ptw = false): never {
+    const ret = this.pc;
+    if (acc === Access.Fetch) {
+      const iss = fsc | (s1ptw ? 0x80 : 0);
+      return this.trapToEl2((EC.IABORT_LOWER << 26) | (1 << 25) | iss, ret, va, ipa);
+    }
+    const isv = s1ptw ? 0 : dataAbortIsv(this.curInsn);
+    const iss = isv | fsc | (acc === Access.Write && !s1ptw ? 0x40 : 0) | (s1ptw ? 0x80 : 0);
+    return this.trapToEl2((EC.DABORT_LOWER << 26) | (1 << 25) | iss, ret, va, ipa);
   }
 
   /** ERET from EL1: restore PSTATE from SPSR_EL1 and branch to ELR_EL1. */

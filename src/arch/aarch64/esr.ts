@@ -132,3 +132,32 @@ export function describeEsr(esr: number, sysregName?: SysRegNamer): string {
   }
   return base;
 }
+
+/**
+ * The instruction-specific part of a data abort syndrome (ISV, SAS, SSE, SRT, SF, AR) for a
+ * load or store of a single general-purpose register without writeback, as reported to EL2 so a
+ * hypervisor can emulate the access (Arm ARM D24.2.40, ISS encoding for a data abort).
+ * Returns 0 (ISV clear) for every other instruction.
+ */
+export function dataAbortIsv(insn: number): number {
+  const rt = insn & 31;
+  const size = (insn >>> 30) & 3;
+  let opc: number;
+  let ar = 0;
+  if ((insn & 0x3f000000) === 0x39000000) {
+    opc = (insn >>> 22) & 3; // unsigned immediate offset
+  } else if ((insn & 0x3f200c00) === 0x38000000 || (insn & 0x3f200c00) === 0x38000800) {
+    opc = (insn >>> 22) & 3; // unscaled immediate, unprivileged
+  } else if ((insn & 0x3f200c00) === 0x38200800) {
+    opc = (insn >>> 22) & 3; // register offset
+  } else if ((insn & 0x3fa08000) === 0x08808000) {
+    opc = (insn >>> 22) & 1; // LDAR/STLR: L bit
+    ar = 1;
+  } else {
+    return 0;
+  }
+  if (size === 3 && opc >= 2) return 0; // PRFM, or unallocated
+  const sse = opc >= 2 ? 1 : 0;
+  const sf = opc === 2 || (opc < 2 && size === 3) ? 1 : 0;
+  return (1 << 24) | (size << 22) | (sse << 21) | (rt << 16) | (sf << 15) | (ar << 14);
+}
