@@ -50,6 +50,17 @@ export interface El2 {
   readonly stage2: ((cpu: Cpu, ipa: number, access: Access) => number) | null;
 }
 
+/**
+ * System registers implemented outside the CPU (the GIC CPU interface's ICC_* registers, which
+ * belong to the interrupt controller): consulted for encodings the CPU's own table lacks.
+ * `key` is op0:op1:CRn:CRm:op2 as in `sysregKey`. Return null / false for "not mine" (the access
+ * is then UNDEFINED).
+ */
+export interface SysregHook {
+  read(cpu: Cpu, key: number): bigint | null;
+  write(cpu: Cpu, key: number, value: bigint): boolean;
+}
+
 export const enum Access {
   Read = 1,
   Write = 2,
@@ -115,6 +126,8 @@ export class Cpu {
   readonly sys = new SysRegs();
   readonly bus: PhysBus;
   el2: El2 | null = null;
+  /** ICC_* and other externally implemented system registers. */
+  sysregHook: SysregHook | null = null;
 
   // ---- time ----
   /** Instructions retired (and WFI time skipped) since reset: the virtual clock. */

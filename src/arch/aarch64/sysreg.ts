@@ -330,6 +330,9 @@ reg(
   (c, v) => void (c.sys.mdscrEl1 = v),
 );
 
+// ISR_EL1: which asynchronous exceptions are pending (F bit 6, I bit 7, A bit 8).
+reg('ISR_EL1', [3, 0, 12, 1, 0], (c) => BigInt((c.fiqLine ? 0x40 : 0) | (c.irqLine ? 0x80 : 0) | (c.serrorPending ? 0x100 : 0)), null);
+
 // ---- generic timer ----
 reg('CNTFRQ_EL0', [3, 3, 14, 0, 0], () => 62_500_000n, null, 'yes');
 reg('CNTPCT_EL0', [3, 3, 14, 0, 1], (c) => c.counter(), null, el0pct);

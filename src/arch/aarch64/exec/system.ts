@@ -124,7 +124,9 @@ export function mrs(cpu: Cpu, i: number): void {
   const d = SYSREGS.get(key);
   let v: bigint;
   if (d === undefined || d.read === null) {
-    if (d === undefined && cpu.el === 1 && isRazIdSpace(key)) v = 0n;
+    const ext = d === undefined && cpu.el === 1 ? (cpu.sysregHook?.read(cpu, key) ?? null) : null;
+    if (ext !== null) v = ext;
+    else if (d === undefined && cpu.el === 1 && isRazIdSpace(key)) v = 0n;
     else return cpu.undefined();
   } else {
     if (cpu.el === 0) {
@@ -141,6 +143,10 @@ export function mrs(cpu: Cpu, i: number): void {
 export function msrReg(cpu: Cpu, i: number): void {
   const key = (i >>> 5) & 0xffff;
   const d = SYSREGS.get(key);
+  if (d === undefined && cpu.el === 1 && cpu.sysregHook?.write(cpu, key, cpu.x[rz(i & 31)]!)) {
+    cpu.pc += 4;
+    return;
+  }
   if (d === undefined || d.write === null) return cpu.undefined();
   if (cpu.el === 0) {
     if (d.el0 === 'no') cpu.undefined();
