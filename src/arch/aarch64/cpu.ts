@@ -459,8 +459,13 @@ export class Cpu {
       const ec = f.esr >>> 26;
       const hasFar = ec === 0x20 || ec === 0x21 || ec === 0x22 || ec === 0x24 || ec === 0x25;
       const vbar = this.sys.vbarEl1;
+      const word = this.peek32(f.ret);
+      const at =
+        word === null
+          ? ''
+          : ` (${Cpu.decode(word)?.fmt(word, BigInt(f.ret)).replace('\t', ' ') ?? `.inst 0x${(word >>> 0).toString(16)}`})`;
       this.faultMessage =
-        `unhandled exception: ${describeEsr(f.esr, sysregName)} at pc ${hex64(f.ret)}` +
+        `unhandled exception: ${describeEsr(f.esr, sysregName)} at pc ${hex64(f.ret)}${at}` +
         (hasFar ? `, address ${hex64(Number(BigInt.asIntN(64, f.far)))}` : '') +
         (vbar === 0n ? ' (no vector table: VBAR_EL1 is 0)' : ` (the vector table at ${hex64(vaOf(vbar))} cannot run)`);
     }
@@ -692,6 +697,15 @@ export class Cpu {
   /** A store clears the exclusive monitor if it touches the monitored granule. */
   private monitorStore(pa: number, size: number): void {
     if (this.exclPa >= 0 && pa < this.exclPa + 64 && pa + size > this.exclPa - (this.exclPa & 63)) this.exclPa = -1;
+  }
+
+  /** Read a word of guest memory for tools (disassembly in messages): no side effects, no faults. */
+  peek32(va: number): number | null {
+    const r = mmuWalk(this, va, Access.Read, this.el);
+    if (r.fault !== 0) return null;
+    const ro = r.pa - this.ramBase;
+    if (ro < 0 || ro + 4 > this.ramSize || (ro & 3) !== 0) return null;
+    return this.ram32[ro >>> 2]! | 0;
   }
 
   // ---- fast paths (aligned RAM hits in the TLB) ----
