@@ -1,5 +1,7 @@
-// The bare board (`gunyah run --bare`): QEMU `virt`'s memory map with one CPU at EL1, RAM at
-// 0x4000_0000, a PL011 at 0x0900_0000 and a firmware stub answering PSCI over HVC/SMC. It runs
+// The bare board (`gunyah run --bare`): QEMU `virt`'s memory map (as `-M virt,gic-version=3`) with
+// one CPU at EL1, RAM at 0x4000_0000, a GICv3 at 0x0800_0000/0x080A_0000, a PL011 at 0x0900_0000
+// (SPI 1) and a firmware stub answering PSCI over HVC/SMC. Timer outputs are PPIs 27 (virtual) and
+// 30 (physical). It runs
 // a guest until PSCI SYSTEM_OFF/RESET, a fault the guest cannot handle, a deadlock (waiting for an
 // interrupt that can never come), or an instruction limit. Time is virtual: WFI skips ahead to
 // the next timer event, so runs are deterministic.
@@ -9,6 +11,7 @@ import { Bus } from './bus.js';
 import { Pl011 } from './pl011.js';
 import { FirmwareStub, type PowerEvent } from './firmware.js';
 import { VIRT } from './virt.js';
+import { Gicv3, GICD_SIZE } from './gicv3/index.js';
 
 export interface BareBoardOptions {
   /** RAM size in MiB (default 128, as QEMU's default for `virt`). */
@@ -41,6 +44,7 @@ export class BareBoard {
   readonly bus: Bus;
   readonly cpu: Cpu;
   readonly uart: Pl011;
+  readonly gic: Gicv3;
   private power: PowerEvent | null = null;
   private retired = 0;
   private readonly firmware: El2;
@@ -50,10 +54,22 @@ export class BareBoard {
     const mib = opts.ramMiB ?? 128;
     if (!Number.isInteger(mib) || mib < 1 || mib > 8192) throw new BoardError(`RAM size ${mib} MiB is outside 1..8192`);
     this.bus = new Bus(VIRT.RAM_BASE, mib * 1024 * 1024);
+    this.gic = new Gicv3({ cpus: 1 });
+    this.bus.map(VIRT.GICD, GICD_SIZE, this.gic.distributor);
+    this.bus.map(VIRT.GICR, this.gic.redistributorRegionSize, this.gic.redistributors);
     const tx = opts.onUartTx ?? ((b: number) => this.uartBytes.push(b));
-    this.uart = new Pl011(tx);
+    this.uart = new Pl011(tx, (level) => this.gic.setSpiLevel(32 + VIRT.UART0_SPI, level));
     this.bus.map(VIRT.UART0, 0x1000, this.uart);
-    this.cpu = new Cpu(this.bus);
+    const cpu = new Cpu(this.bus);
+    this.cpu = cpu;
+    cpu.sys.mpidr = 0x8000_0000n;
+    cpu.sysregHook = this.gic.cpuInterface(0);
+    this.gic.connect(0, (irq, fiq) => {
+      cpu.setIrq(irq);
+      cpu.setFiq(fiq);
+    });
+    cpu.onTimer = (which, level) =>
+      this.gic.setPpiLevel(0, which === 'virt' ? VIRT.PPI_VTIMER : VIRT.PPI_PTIMER, level);
     this.firmware = new FirmwareStub((e) => (this.power = e));
     this.cpu.el2 = this.firmware;
   }
@@ -76,6 +92,7 @@ export class BareBoard {
     }
     if (!this.bus.inRam(entry, 4)) throw new BoardError(`entry point 0x${entry.toString(16)} is outside RAM`);
     this.cpu.reset(entry);
+    this.gic.reset();
     this.power = null;
   }
 

@@ -22,7 +22,7 @@ class RecordingEl2 implements El2 {
     readonly offset = 0,
     readonly limit = Infinity,
   ) {}
-  stage2: ((cpu: Cpu, ipa: number, access: Access) => number) | null = null;
+  stage2: ((cpu: Cpu, ipaPage: number, access: Access, va: number) => number) | null = null;
   trap(cpu: Cpu, esr: number, far: number, ipa: number): void {
     this.traps.push({ esr, far, ipa, pc: cpu.pc });
     if (esr >>> 26 === EC.HVC64) cpu.x[0] = 0x1234n;
@@ -101,8 +101,8 @@ test('WFI without a trap and with nothing pending makes the CPU wait; a pending 
 test('Stage 2: data accesses go through the hook (IPA → PA), and a stage-2 fault reaches EL2 with ISV, SAS, SRT and the IPA', () => {
   const { cpu, code, ram } = makeCpu(1 << 21);
   const el2 = new RecordingEl2();
-  el2.stage2 = (c, ipa, access) => {
-    if (ipa >= 0x9000_0000) c.stage2Fault(ipa, ipa, access, 0x07 /* translation fault, level 3 */);
+  el2.stage2 = (c, ipa, access, va) => {
+    if (ipa >= 0x9000_0000) c.stage2Fault(va, ipa, access, 0x07 /* translation fault, level 3 */);
     return ipa - 0x8000_0000 + RAM_BASE; // IPA 0x8000_0000.. → RAM
   };
   cpu.el2 = el2;
@@ -124,7 +124,8 @@ test('Stage 2: data accesses go through the hook (IPA → PA), and a stage-2 fau
   assert.equal((t.esr >>> 15) & 1, 0, 'SF = 0 for a W load');
   assert.equal((t.esr >>> 6) & 1, 0, 'WnR = read');
   assert.equal(t.esr & 0x3f, 0x07);
-  assert.equal(t.ipa, 0x9000_0010);
+  assert.equal(t.ipa, 0x9000_0000, 'the faulting IPA page, as HPFAR_EL2 reports it');
+  assert.equal(t.far, 0x9000_0010, 'the VA, as FAR_EL2 reports it');
   assert.equal(cpu.x[1], 0xabcdn, 'EL2 emulated the load');
   assert.equal(cpu.pc, 0x8000_0008);
 });

@@ -46,8 +46,12 @@ export interface El2 {
   trap(cpu: Cpu, esr: number, far: number, ipa: number): void;
   /** Whether WFI/WFE are trapped (HCR_EL2.TWI/TWE). */
   readonly trapWfi: boolean;
-  /** Stage-2 translation: IPA to PA, or -1 after the hook has itself raised the fault (it then throws EXCEPTION_TAKEN). */
-  readonly stage2: ((cpu: Cpu, ipa: number, access: Access) => number) | null;
+  /**
+   * Stage-2 translation of the page at `ipaPage` (page-aligned) for an access to virtual address
+   * `va`: returns the PA of the page. On a stage-2 fault the hook calls `cpu.stage2Fault`, which
+   * reports to `trap` and does not return.
+   */
+  readonly stage2: ((cpu: Cpu, ipaPage: number, access: Access, va: number) => number) | null;
 }
 
 /**
@@ -577,7 +581,7 @@ export class Cpu {
     const s2 = this.el2?.stage2;
     if (s2) {
       const ipaPage = pa - (pa & 0xfff);
-      const paPage = s2(this, ipaPage, acc);
+      const paPage = s2(this, ipaPage, acc, va);
       pa = paPage + (pa & 0xfff);
     }
     const pageBase = pa - (pa & 0xfff);

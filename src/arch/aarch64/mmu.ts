@@ -34,7 +34,7 @@ function fault(fsc: number, level: number, s1ptw = false): WalkResult {
 function readDesc(cpu: Cpu, ipa: number): bigint | null {
   let pa = ipa;
   const s2 = cpu.el2?.stage2;
-  if (s2) pa = s2(cpu, ipa - (ipa & 0xfff), Access.Read) + (ipa & 0xfff);
+  if (s2) pa = s2(cpu, ipa - (ipa & 0xfff), Access.Read, ipa) + (ipa & 0xfff);
   const ro = pa - cpu.bus.ramBase;
   if (ro < 0 || ro + 8 > cpu.bus.ram.byteLength) return null;
   const r = cpu.bus.ram;

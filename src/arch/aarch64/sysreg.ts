@@ -98,7 +98,8 @@ const el0pten = (cpu: Cpu): boolean => (cpu.sys.cntkctlEl1 & (1n << 9n)) !== 0n;
 id('MIDR_EL1', [3, 0, 0, 0, 0], 0x411fd070n); // Arm Cortex-A57 r1p0, as QEMU's -cpu cortex-a57
 reg('MPIDR_EL1', [3, 0, 0, 0, 5], (c) => c.sys.mpidr, null);
 id('REVIDR_EL1', [3, 0, 0, 0, 6], 0n);
-id('ID_AA64PFR0_EL1', [3, 0, 0, 4, 0], 0x11n); // EL0 and EL1 AArch64 only; FP and AdvSIMD implemented (0)
+// EL0 and EL1 AArch64 only; FP and AdvSIMD implemented (0); GIC = 1 when a GICv3 CPU interface is attached.
+reg('ID_AA64PFR0_EL1', [3, 0, 0, 4, 0], (c) => 0x11n | (c.sysregHook ? 1n << 24n : 0n), null);
 id('ID_AA64PFR1_EL1', [3, 0, 0, 4, 1], 0n);
 id('ID_AA64DFR0_EL1', [3, 0, 0, 5, 0], 0x6n); // Armv8 debug
 id('ID_AA64DFR1_EL1', [3, 0, 0, 5, 1], 0n);
@@ -331,7 +332,12 @@ reg(
 );
 
 // ISR_EL1: which asynchronous exceptions are pending (F bit 6, I bit 7, A bit 8).
-reg('ISR_EL1', [3, 0, 12, 1, 0], (c) => BigInt((c.fiqLine ? 0x40 : 0) | (c.irqLine ? 0x80 : 0) | (c.serrorPending ? 0x100 : 0)), null);
+reg(
+  'ISR_EL1',
+  [3, 0, 12, 1, 0],
+  (c) => BigInt((c.fiqLine ? 0x40 : 0) | (c.irqLine ? 0x80 : 0) | (c.serrorPending ? 0x100 : 0)),
+  null,
+);
 
 // ---- generic timer ----
 reg('CNTFRQ_EL0', [3, 3, 14, 0, 0], () => 62_500_000n, null, 'yes');
