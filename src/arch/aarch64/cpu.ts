@@ -13,7 +13,7 @@
 
 import { Decoder } from './decode/decoder.js';
 import type { Exec } from './decode/table.js';
-import { ALL_GROUPS } from './decode/all.js';
+import { ALL_GROUPS, FP_GROUP } from './decode/all.js';
 import { SysRegs, sysregName } from './sysreg.js';
 import { mmuWalk, type WalkResult } from './mmu.js';
 import { EC, dataAbortIsv, describeEsr } from './esr.js';
@@ -87,7 +87,7 @@ const NO_PAGE = 1; // never a page-aligned value, so it never matches a VA page
 
 const TWO32 = 4294967296;
 
-const decoder = new Decoder(ALL_GROUPS);
+const decoder = new Decoder(ALL_GROUPS, FP_GROUP);
 
 export class Cpu {
   // ---- general-purpose registers ----
@@ -110,6 +110,11 @@ export class Cpu {
   readonly v16 = new Uint16Array(this.vBuf);
   fpcr = 0;
   fpsr = 0;
+  /**
+   * Whether SIMD&FP instructions trap at the current EL (CPACR_EL1.FPEN). Applied when decoding,
+   * so execute functions never check it: a change flushes the decode cache.
+   */
+  private fpTrap = false;
 
   // ---- PSTATE ----
   nf = 0;
@@ -192,8 +197,8 @@ export class Cpu {
     this.ram32 = new Uint32Array(r.buffer, r.byteOffset, r.byteLength >>> 2);
     this.ram16 = new Uint16Array(r.buffer, r.byteOffset, r.byteLength >>> 1);
     this.ramDv = new DataView(r.buffer, r.byteOffset, r.byteLength);
-    const undef = decodeExec(0);
-    this.dcFn = new Array<Exec>(1 << 16).fill(undef);
+    this.dcFn = new Array<Exec>(1 << 16).fill(undefinedInsn);
+    this.sys.onCpacrChange = () => this.updateFpTrap();
     this.reset(0);
   }
 
@@ -209,6 +214,7 @@ export class Cpu {
     this.pan = this.uao = this.ss = this.il = 0;
     this.fpcr = this.fpsr = 0;
     this.sys.reset();
+    this.updateFpTrap();
     this.pc = entry;
     this.halted = false;
     this.exclPa = -1;
@@ -262,7 +268,7 @@ export class Cpu {
       if (dcKey[h] === insn) {
         fn = dcFn[h]!;
       } else {
-        fn = decodeExec(insn);
+        fn = this.decodeExec(insn);
         dcKey[h] = insn;
         dcFn[h] = fn;
       }
@@ -425,6 +431,26 @@ export class Cpu {
     this.spsel = spsel;
     this.tlbSet = el === 0 ? 0 : TLB_SIZE;
     this.fetchVpn = NO_PAGE;
+    this.updateFpTrap();
+  }
+
+  /** Re-evaluate CPACR_EL1.FPEN for the current EL (after a CPACR write or an EL change). */
+  updateFpTrap(): void {
+    const fpen = Number((this.sys.cpacrEl1 >> 20n) & 3n);
+    const trap = fpen === 0 || fpen === 2 || (fpen === 1 && this.el === 0);
+    if (trap !== this.fpTrap) {
+      this.fpTrap = trap;
+      this.dcKey.fill(0);
+      this.dcFn.fill(undefinedInsn); // word 0 is UDF #0, so key 0 → undefined stays right
+    }
+  }
+
+  /** Execute function for an instruction word: its row's, a SIMD&FP access trap, or UNDEFINED. */
+  private decodeExec(insn: number): Exec {
+    const row = decoder.decode(insn);
+    if (!row) return undefinedInsn;
+    if (this.fpTrap && decoder.fpRows.has(row)) return fpAccessTrap;
+    return row.exec;
   }
 
   /** Enter EL1 at `VBAR_EL1 + offset` from the current state. `ret` is the preferred return address. */
@@ -880,14 +906,13 @@ export class Cpu {
   }
 }
 
-/** Execute function for an instruction word: its row's, or the Undefined Instruction exception. */
-function decodeExec(insn: number): Exec {
-  const row = decoder.decode(insn);
-  return row ? row.exec : undefinedInsn;
-}
-
 function undefinedInsn(cpu: Cpu): void {
   cpu.undefined();
+}
+
+/** CheckFPAdvSIMDEnabled64 failing: EC 0x07 with CV=1, COND=0b1110. */
+function fpAccessTrap(cpu: Cpu): void {
+  cpu.syncException(EC.FP_ACCESS, 0x1e00000);
 }
 
 /** A 64-bit value as the signed Number used for addresses (see the file header). */

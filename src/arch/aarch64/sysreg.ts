@@ -21,7 +21,16 @@ export class SysRegs {
   afsr0El1 = 0n;
   afsr1El1 = 0n;
   contextidrEl1 = 0n;
-  cpacrEl1 = 0n;
+  private cpacr = 0n;
+  /** Called when CPACR_EL1 changes (the CPU re-evaluates FP trapping). */
+  onCpacrChange: (() => void) | null = null;
+  get cpacrEl1(): bigint {
+    return this.cpacr;
+  }
+  set cpacrEl1(v: bigint) {
+    this.cpacr = v;
+    this.onCpacrChange?.();
+  }
   tpidrEl0 = 0n;
   tpidrroEl0 = 0n;
   tpidrEl1 = 0n;

@@ -10,3 +10,6 @@ import { ldst } from './ldst.js';
 import { fp } from './fp.js';
 
 export const ALL_GROUPS: readonly Group[] = [dpImm, branch, system, ldst, dpReg, fp];
+
+/** The group whose every row touches SIMD&FP state (trapped by CPACR_EL1.FPEN). */
+export const FP_GROUP: Group = fp;

@@ -8,10 +8,23 @@ import type { Group, InsnRow } from './table.js';
 export class Decoder {
   private readonly buckets: InsnRow[][] = [];
   readonly rows: readonly InsnRow[];
+  /**
+   * Rows that access SIMD&FP state, which CPACR_EL1.FPEN can trap: the FP/AdvSIMD group and the
+   * loads/stores whose V bit (26) is fixed at 1.
+   */
+  readonly fpRows: ReadonlySet<InsnRow>;
 
-  constructor(groups: readonly Group[]) {
+  constructor(groups: readonly Group[], fpGroup?: Group) {
     const rows = groups.flatMap((g) => g.rows);
     this.rows = rows;
+    const V = 1 << 26;
+    this.fpRows = new Set(
+      rows.filter(
+        (r) =>
+          (fpGroup !== undefined && fpGroup.rows.includes(r)) ||
+          (r.mask & V && r.value & V && (r.value & 0x0a000000) === 0x08000000),
+      ),
+    );
     for (let op0 = 0; op0 < 16; op0++) {
       const probe = op0 << 25;
       const bucket = rows.filter((r) => ((probe ^ r.value) & r.mask & 0x1e000000) === 0);
