@@ -142,8 +142,11 @@ test('Arm ARM C5.5 AT S1E1R: a successful walk writes the PA to PAR_EL1, a faili
   code(RAM_BASE + 0x3000, [0xd5087802, 0xd5087802]); // at s1e1r, x2 (twice)
   cpu.pc = RAM_BASE + 0x3000;
   cpu.x[2] = BigInt(RAM_BASE + 0x4abc);
+  cpu.sys.mairEl1 = 0x44ffn; // AttrIndx 0 → 0xff (normal write-back), 1 → 0x44
   cpu.step();
-  assert.equal(cpu.sys.parEl1, BigInt(RAM_BASE + 0x4000));
+  assert.equal(cpu.sys.parEl1 & 0xfffffffff000n, BigInt(RAM_BASE + 0x4000), 'PA');
+  assert.equal(cpu.sys.parEl1 >> 56n, 0xffn, 'ATTR from MAIR_EL1');
+  assert.equal(cpu.sys.parEl1 & 0xfffn, 0xa00n, 'bit 11 RES1, NS, SH = 00 as in the descriptor, F = 0');
   cpu.x[2] = 0x1000_0000n;
   cpu.step();
   assert.equal(cpu.sys.parEl1 & 1n, 1n);

@@ -15,6 +15,9 @@ export interface WalkResult {
   pa: number;
   /** Allowed accesses for the regime that walked: 1 read, 2 write, 4 execute. */
   perms: number;
+  /** Memory attributes (MAIR_EL1 byte selected by AttrIndx) and shareability (SH[1:0]), for PAR_EL1. */
+  attr: number;
+  sh: number;
 }
 
 export const FSC_ADDR_SIZE = 0x00;
@@ -27,7 +30,7 @@ const TWO32 = 4294967296;
 const PA_LIMIT = 2 ** 48;
 
 function fault(fsc: number, level: number, s1ptw = false): WalkResult {
-  return { fault: fsc, level, s1ptw, pa: 0, perms: 0 };
+  return { fault: fsc, level, s1ptw, pa: 0, perms: 0, attr: 0, sh: 0 };
 }
 
 /** Read a descriptor at physical (or intermediate physical) address `pa`. */
@@ -48,7 +51,8 @@ export function mmuWalk(cpu: Cpu, va: number, acc: Access, el: number): WalkResu
   if ((sctlr & 1n) === 0n) {
     // MMU off: flat mapping, any access allowed, addresses beyond the PA size fault.
     if (va < 0 || va >= PA_LIMIT) return fault(FSC_ADDR_SIZE, 0);
-    return { fault: 0, level: 0, s1ptw: false, pa: va, perms: 7 };
+    // With stage 1 off, data accesses are Device-nGnRnE and Outer Shareable (Arm ARM D8.2.11).
+    return { fault: 0, level: 0, s1ptw: false, pa: va, perms: 7, attr: 0x00, sh: 2 };
   }
   const tcr = s.tcrEl1;
   const upper = va < 0;
@@ -110,6 +114,7 @@ export function mmuWalk(cpu: Cpu, va: number, acc: Access, el: number): WalkResu
     const need = acc === Access.Read ? 1 : acc === Access.Write ? 2 : 4;
     if ((perms & need) === 0) return fault(FSC_PERMISSION, level);
     const pa = base + (off % blockSize);
-    return { fault: 0, level, s1ptw: false, pa, perms };
+    const attr = Number((s.mairEl1 >> BigInt(8 * ((lo >>> 2) & 7))) & 0xffn);
+    return { fault: 0, level, s1ptw: false, pa, perms, attr, sh: (lo >>> 8) & 3 };
   }
 }

@@ -10,18 +10,24 @@ import { rz, wz } from './common.js';
 
 const IL = 1 << 25;
 
+// SVC, HVC and SMC complete before the exception they generate is taken, so they count as retired
+// instructions (the loop's own count is skipped when an exception is thrown).
+
 export function svc(cpu: Cpu, i: number): void {
+  cpu.icount++;
   cpu.syncException(EC.SVC64, (i >>> 5) & 0xffff, cpu.pc + 4);
 }
 
 export function hvc(cpu: Cpu, i: number): void {
   // Without EL2, or from EL0, HVC is UNDEFINED.
   if (cpu.el === 0 || cpu.el2 === null) cpu.undefined();
+  cpu.icount++;
   cpu.trapToEl2((EC.HVC64 << 26) | IL | ((i >>> 5) & 0xffff), cpu.pc + 4);
 }
 
 export function smc(cpu: Cpu, i: number): void {
   if (cpu.el === 0 || cpu.el2 === null) cpu.undefined();
+  cpu.icount++;
   cpu.trapToEl2((EC.SMC64 << 26) | IL | ((i >>> 5) & 0xffff), cpu.pc + 4);
 }
 
@@ -197,11 +203,13 @@ function addressTranslate(cpu: Cpu, va: number, op2: number): void {
   const write = (op2 & 1) === 1;
   const el = op2 >= 2 ? 0 : 1;
   const r = mmuWalk(cpu, va, write ? Access.Write : Access.Read, el);
+  // PAR_EL1 (Arm ARM D19.2.104): bit 11 is RES1 in both formats.
   if (r.fault !== 0) {
     const fst = r.fault < 0x10 ? r.fault | r.level : r.fault;
-    cpu.sys.parEl1 = BigInt((fst << 1) | 1 | (r.s1ptw ? 1 << 8 : 0));
+    cpu.sys.parEl1 = BigInt(0x800 | (fst << 1) | 1 | (r.s1ptw ? 1 << 8 : 0));
   } else {
+    // ATTR in bits 63:56, PA in 47:12, NS (bit 9, always 1: one Non-secure state), SH in 8:7.
     const pa = r.pa - (r.pa & 0xfff);
-    cpu.sys.parEl1 = BigInt(pa);
+    cpu.sys.parEl1 = (BigInt(r.attr) << 56n) | BigInt(pa) | BigInt(0x800 | 0x200 | (r.sh << 7));
   }
 }
