@@ -27,6 +27,7 @@ export function makeCpu(ramSize = 1 << 20): TestCpu {
     ram,
     code(addr, words) {
       words.forEach((w, k) => dv.setUint32(addr - RAM_BASE + 4 * k, w >>> 0, true));
+      cpu.codeWritten(addr - RAM_BASE, 4 * words.length);
     },
   };
 }

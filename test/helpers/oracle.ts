@@ -25,11 +25,13 @@ let pythonCache: string | null | undefined;
 /**
  * A Python that can `import unicorn`. Debian's python3-unicorn lives under /usr/bin/python3; the
  * `python3` first on PATH may be another interpreter (pyenv) without it, so that one is tried last.
- * UNICORN_PYTHON overrides.
+ * UNICORN_PYTHON, when set, is the only candidate.
  */
 export function findUnicornPython(): string | null {
   if (pythonCache !== undefined) return pythonCache;
-  const candidates = [process.env.UNICORN_PYTHON, '/usr/bin/python3', '/usr/local/bin/python3', 'python3', 'python'];
+  const candidates = process.env.UNICORN_PYTHON
+    ? [process.env.UNICORN_PYTHON]
+    : ['/usr/bin/python3', '/usr/local/bin/python3', 'python3', 'python'];
   pythonCache = null;
   for (const c of candidates) {
     if (!c) continue;
@@ -44,10 +46,12 @@ export function findUnicornPython(): string | null {
 
 let llvmMcCache: string | null | undefined;
 
-/** llvm-mc from PATH (Debian's `llvm` package), or a versioned one. LLVM_MC overrides. */
+/** llvm-mc from PATH (Debian's `llvm` package), or a versioned one. LLVM_MC, when set, is the only candidate. */
 export function findLlvmMc(): string | null {
   if (llvmMcCache !== undefined) return llvmMcCache;
-  const candidates = [process.env.LLVM_MC, 'llvm-mc', ...[19, 18, 17, 16, 15, 14].map((v) => `llvm-mc-${v}`)];
+  const candidates = process.env.LLVM_MC
+    ? [process.env.LLVM_MC]
+    : ['llvm-mc', ...[19, 18, 17, 16, 15, 14].map((v) => `llvm-mc-${v}`)];
   llvmMcCache = null;
   for (const c of candidates) {
     if (!c) continue;

@@ -13,7 +13,7 @@
 
 import { Decoder } from './decode/decoder.js';
 import type { Exec } from './decode/table.js';
-import { ALL_GROUPS, FP_GROUP } from './decode/all.js';
+import { ALL_GROUPS, BLOCK_END_GROUPS, FP_GROUP } from './decode/all.js';
 import { SysRegs, sysregName } from './sysreg.js';
 import { mmuWalk, type WalkResult } from './mmu.js';
 import { EC, dataAbortIsv, describeEsr } from './esr.js';
@@ -87,6 +87,46 @@ const NO_PAGE = 1; // never a page-aligned value, so it never matches a VA page
 
 const TWO32 = 4294967296;
 
+/** A decoded basic block (see `runInner`). */
+interface Block {
+  /** RAM offset of the first instruction; -1 for the empty slot. */
+  readonly ro: number;
+  /** The page generation it was decoded in; a store over the page's code bumps it. */
+  readonly gen: number;
+  readonly n: number;
+  readonly fns: readonly Exec[];
+  readonly words: Int32Array;
+  /** Times interpreted; at HOT_BLOCK the block is compiled. */
+  count: number;
+  /** The compiled block: the same execute functions called in a straight line. */
+  run: ((cpu: Cpu) => void) | null;
+}
+const BLOCK_MASK = (1 << 14) - 1;
+const MAX_BLOCK = 64;
+const HOT_BLOCK = 16;
+const NO_BLOCK: Block = { ro: -1, gen: 0, n: 0, fns: [], words: new Int32Array(0), count: 0, run: null };
+
+/**
+ * Compile a hot block into one function that calls its execute functions one after the other with
+ * the instruction words as literals. Each call site then sees a single target, so V8 inlines the
+ * small execute functions and folds their field extraction on the constant word: the speed of
+ * specialised code with none of it written by hand. Semantics are exactly the interpreter's: the
+ * same functions in the same order; `k` counts retired instructions for an exception mid-block.
+ */
+function compileBlock(b: Block): (cpu: Cpu) => void {
+  const params: string[] = [];
+  const lines: string[] = [];
+  for (let k = 0; k < b.n; k++) {
+    params.push(`f${k}`);
+    lines.push(`f${k}(cpu, ${b.words[k]}); k = ${k + 1};`);
+  }
+  const body =
+    `return function block(cpu) {\n  let k = 0;\n  try {\n    ${lines.join('\n    ')}\n  } catch (e) {\n` +
+    `    cpu.icount += k;\n    throw e;\n  }\n  cpu.icount += ${b.n};\n};`;
+  const factory = new Function(...params, body) as (...fns: Exec[]) => (cpu: Cpu) => void;
+  return factory(...b.fns);
+}
+
 const decoder = new Decoder(ALL_GROUPS, FP_GROUP);
 
 export class Cpu {
@@ -97,8 +137,6 @@ export class Cpu {
   readonly wi = new Int32Array(this.regBuf);
   /** Program counter as a signed Number (see `va`). */
   pc = 0;
-  /** The instruction being executed (for syndromes built on the slow path). */
-  curInsn = 0;
 
   // ---- FP/AdvSIMD registers: V0..V31 as 128-bit, lo 64 at 2n, hi 64 at 2n+1 ----
   readonly vBuf = new ArrayBuffer(16 * 32);
@@ -183,6 +221,12 @@ export class Cpu {
   exclPa = -1;
   exclSize = 0;
 
+  // ---- block cache, keyed by RAM offset; code-page tracking for self-modifying code ----
+  private readonly blocks: Block[] = new Array<Block>(BLOCK_MASK + 1).fill(NO_BLOCK);
+  private readonly pageGen: Int32Array;
+  private readonly codeLo: Uint16Array;
+  private readonly codeHi: Uint16Array;
+
   // ---- decode cache, keyed by instruction word ----
   private readonly dcKey = new Int32Array(1 << 16);
   private readonly dcFn: Exec[];
@@ -197,6 +241,10 @@ export class Cpu {
     this.ram32 = new Uint32Array(r.buffer, r.byteOffset, r.byteLength >>> 2);
     this.ram16 = new Uint16Array(r.buffer, r.byteOffset, r.byteLength >>> 1);
     this.ramDv = new DataView(r.buffer, r.byteOffset, r.byteLength);
+    const pages = Math.ceil(r.byteLength / 4096);
+    this.pageGen = new Int32Array(pages);
+    this.codeLo = new Uint16Array(pages).fill(4096);
+    this.codeHi = new Uint16Array(pages);
     this.dcFn = new Array<Exec>(1 << 16).fill(undefinedInsn);
     this.sys.onCpacrChange = () => this.updateFpTrap();
     this.reset(0);
@@ -219,6 +267,7 @@ export class Cpu {
     this.halted = false;
     this.exclPa = -1;
     this.tlbFlushAll();
+    this.flushCode();
   }
 
   // ======================================================================================
@@ -250,19 +299,52 @@ export class Cpu {
   /** The event register of WFE/SEV. */
   eventReg = false;
 
+  /**
+   * The interpreter loop, by basic block. A block is a run of instructions in one 4 KiB page that
+   * ends at the first branch or system instruction (anything that may change the PC, the
+   * translation regime, PSTATE or time), decoded once into execute functions and kept in a
+   * direct-mapped cache keyed by RAM offset. Between blocks the loop looks at `stopAt`; within a
+   * block it never stops, except to honour an exact instruction budget (`step`).
+   */
   private runInner(): void {
-    const dcKey = this.dcKey;
-    const dcFn = this.dcFn;
+    const blocks = this.blocks;
     while (this.icount < this.stopAt) {
       const pc = this.pc;
       const po = pc & 0xfff;
-      let insn: number;
-      if (pc - po === this.fetchVpn && (po & 3) === 0) {
-        insn = this.ram32[(this.fetchOff + po) >>> 2]! | 0;
-      } else {
-        insn = this.fetchSlow(pc);
+      const ro = pc - po === this.fetchVpn && (po & 3) === 0 ? this.fetchOff + po : this.fetchSlow(pc);
+      const slot = (ro >>> 2) & BLOCK_MASK;
+      let b = blocks[slot]!;
+      if (b.ro !== ro || b.gen !== this.pageGen[ro >>> 12]) b = this.buildBlock(ro, slot);
+      const left = this.stopAt - this.icount;
+      if (b.run !== null && left >= b.n) {
+        b.run(this);
+        continue;
       }
-      this.curInsn = insn;
+      const fns = b.fns;
+      const words = b.words;
+      let n = b.n;
+      if (left < n) n = left;
+      let k = 0;
+      try {
+        for (; k < n; k++) fns[k]!(this, words[k]!);
+      } catch (e) {
+        this.icount += k;
+        throw e;
+      }
+      this.icount += n;
+      if (++b.count === HOT_BLOCK) b.run = compileBlock(b);
+    }
+  }
+
+  private buildBlock(ro: number, slot: number): Block {
+    const page = ro >>> 12;
+    const end = (page + 1) << 12;
+    const fns: Exec[] = [];
+    const words: number[] = [];
+    const dcKey = this.dcKey;
+    const dcFn = this.dcFn;
+    for (let o = ro; o < end && fns.length < MAX_BLOCK; o += 4) {
+      const insn = this.ram32[o >>> 2]! | 0;
       const h = Math.imul(insn, 0x9e3779b1) >>> 16;
       let fn: Exec;
       if (dcKey[h] === insn) {
@@ -272,8 +354,65 @@ export class Cpu {
         dcKey[h] = insn;
         dcFn[h] = fn;
       }
-      fn(this, insn);
-      this.icount++;
+      fns.push(fn);
+      words.push(insn);
+      if (blockEnders.has(fn)) break;
+    }
+    this.markCode(page, ro & 0xfff, (ro & 0xfff) + 4 * fns.length);
+    const b: Block = {
+      ro,
+      gen: this.pageGen[page]!,
+      n: fns.length,
+      fns,
+      words: Int32Array.from(words),
+      count: 0,
+      run: null,
+    };
+    this.blocks[slot] = b;
+    return b;
+  }
+
+  /**
+   * Record that [lo, hi) of RAM page `page` holds decoded code. A page with code loses its
+   * fast-path write permission in the TLB, so every store to it goes through `writeSlow`, which
+   * invalidates the page's blocks when the store overlaps the code (self-modifying code, loaders).
+   */
+  private markCode(page: number, lo: number, hi: number): void {
+    if (this.codeHi[page] === 0) {
+      for (let i = 0; i < this.tlbTag.length; i++) {
+        if (this.tlbOff[i] === page * 4096) this.tlbPerm[i]! &= ~PERM_W;
+      }
+    }
+    if (this.codeHi[page]! < hi) this.codeHi[page] = hi;
+    if (this.codeLo[page]! > lo) this.codeLo[page] = lo;
+  }
+
+  /**
+   * Forget every decoded block. Whoever writes guest RAM behind the CPU's back (a loader, a test,
+   * a hypervisor copying into guest memory) calls this, or `codeWritten` for a range.
+   */
+  flushCode(): void {
+    this.blocks.fill(NO_BLOCK);
+    this.pageGen.fill(0);
+    this.codeLo.fill(4096);
+    this.codeHi.fill(0);
+  }
+
+  /** RAM bytes [ro, ro+len) were written from outside the CPU. */
+  codeWritten(ro: number, len: number): void {
+    for (let o = ro - (ro & 0xfff); o < ro + len; o += 4096) {
+      if (this.codeHi[o >>> 12] !== 0) this.codeWrite(Math.max(o, ro), Math.min(o + 4096, ro + len) - Math.max(o, ro));
+    }
+  }
+
+  /** A store to [ro, ro+size) of a code page: drop the page's blocks if it touches their code. */
+  private codeWrite(ro: number, size: number): void {
+    const page = ro >>> 12;
+    const o = ro & 0xfff;
+    if (o < this.codeHi[page]! && o + size > this.codeLo[page]!) {
+      this.pageGen[page]!++;
+      this.codeLo[page] = 4096;
+      this.codeHi[page] = 0;
     }
   }
 
@@ -442,6 +581,7 @@ export class Cpu {
       this.fpTrap = trap;
       this.dcKey.fill(0);
       this.dcFn.fill(undefinedInsn); // word 0 is UDF #0, so key 0 → undefined stays right
+      this.blocks.fill(NO_BLOCK);
     }
   }
 
@@ -543,7 +683,7 @@ export class Cpu {
       const iss = fsc | (s1ptw ? 0x80 : 0);
       return this.trapToEl2((EC.IABORT_LOWER << 26) | (1 << 25) | iss, ret, va, ipa);
     }
-    const isv = s1ptw ? 0 : dataAbortIsv(this.curInsn);
+    const isv = s1ptw ? 0 : dataAbortIsv(this.peekPhys32(ret));
     const iss = isv | fsc | (acc === Access.Write && !s1ptw ? 0x40 : 0) | (s1ptw ? 0x80 : 0);
     return this.trapToEl2((EC.DABORT_LOWER << 26) | (1 << 25) | iss, ret, va, ipa);
   }
@@ -616,8 +756,9 @@ export class Cpu {
     const ro = pageBase - this.ramBase;
     const inRam = ro >= 0 && ro < this.ramSize;
     this.tlbOff[i] = inRam ? ro : -1;
-    // Permissions the walk granted, for this regime; MMIO pages never get the fast-path bits.
-    this.tlbPerm[i] = inRam ? r.perms : 0;
+    // Permissions the walk granted, for this regime; MMIO pages never get the fast-path bits, and
+    // pages holding decoded code never get the fast write path (see markCode).
+    this.tlbPerm[i] = !inRam ? 0 : this.codeHi[ro / 4096]! !== 0 ? r.perms & ~PERM_W : r.perms;
     return pa;
   }
 
@@ -638,6 +779,7 @@ export class Cpu {
     return this.syncException(ec, 0x21 | (write ? 0x40 : 0), this.pc, va);
   }
 
+  /** Translate a fetch from `pc`, refill the fetch cache, and return the RAM offset. */
   private fetchSlow(pc: number): number {
     if ((pc & 3) !== 0) {
       this.syncException(EC.PC_ALIGN, 0, pc, pc);
@@ -651,7 +793,7 @@ export class Cpu {
     const po = pc & 0xfff;
     this.fetchVpn = pc - po;
     this.fetchOff = ro - po;
-    return this.ram32[ro >>> 2]! | 0;
+    return ro;
   }
 
   /** Physical access to RAM or MMIO after translation; size 1, 2, 4 or 8. */
@@ -677,6 +819,7 @@ export class Cpu {
   private physWrite(pa: number, size: number, value: bigint, va: number): void {
     const ro = pa - this.ramBase;
     if (ro >= 0 && ro + size <= this.ramSize) {
+      if (this.codeHi[ro >>> 12] !== 0) this.codeWrite(ro, size);
       switch (size) {
         case 1:
           this.ram8[ro] = Number(value & 0xffn);
@@ -727,6 +870,13 @@ export class Cpu {
   /** A store clears the exclusive monitor if it touches the monitored granule. */
   private monitorStore(pa: number, size: number): void {
     if (this.exclPa >= 0 && pa < this.exclPa + 64 && pa + size > this.exclPa - (this.exclPa & 63)) this.exclPa = -1;
+  }
+
+  /** The instruction word at `va`, read through the fetch path's translation (slow paths only). */
+  private peekPhys32(va: number): number {
+    const po = va & 0xfff;
+    if (va - po !== this.fetchVpn) return 0;
+    return this.ram32[(this.fetchOff + po) >>> 2]! | 0;
   }
 
   /** Read a word of guest memory for tools (disassembly in messages): no side effects, no faults. */
@@ -905,6 +1055,13 @@ export class Cpu {
     return decoder.decode(insn);
   }
 }
+
+/** Execute functions after which a block ends: branches, system instructions, and traps. */
+const blockEnders: ReadonlySet<Exec> = new Set<Exec>([
+  ...decoder.rows.filter((r) => BLOCK_END_GROUPS.some((g) => g.rows.includes(r))).map((r) => r.exec),
+  undefinedInsn,
+  fpAccessTrap,
+]);
 
 function undefinedInsn(cpu: Cpu): void {
   cpu.undefined();

@@ -10,8 +10,10 @@ export const gpr = (sf: number, r: number, sp = false): string => (sp ? (sf ? xs
 
 /** Decimal immediate, `#N`. */
 export const imm = (v: number | bigint): string => `#${v}`;
+/** Hex immediate as LLVM prints it: `#0x1f`, but plain `#0` for zero. */
 export const hex = (v: number | bigint): string => {
   const b = BigInt(v);
+  if (b === 0n) return '#0';
   return b < 0n ? `#-0x${(-b).toString(16)}` : `#0x${b.toString(16)}`;
 };
 

@@ -13,3 +13,6 @@ export const ALL_GROUPS: readonly Group[] = [dpImm, branch, system, ldst, dpReg,
 
 /** The group whose every row touches SIMD&FP state (trapped by CPACR_EL1.FPEN). */
 export const FP_GROUP: Group = fp;
+
+/** Groups whose instructions end a basic block (they may change the PC, PSTATE, translation or time). */
+export const BLOCK_END_GROUPS: readonly Group[] = [branch, system];

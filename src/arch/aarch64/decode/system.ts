@@ -14,7 +14,7 @@ const HINTS: Record<number, string> = {
   3: 'wfi',
   4: 'sev',
   5: 'sevl',
-  16: 'esb',
+  6: 'dgh',
   20: 'csdb',
 };
 
@@ -52,13 +52,8 @@ function fmtBarrier(i: number): string {
   }
 }
 
-const PSTATE_FIELDS: Record<number, string> = {
-  0o05: 'SPSel',
-  0o36: 'DAIFSet',
-  0o37: 'DAIFClr',
-  0o04: 'PAN',
-  0o03: 'UAO',
-};
+// UAO (Armv8.2) is not implemented, so its encoding is unallocated here.
+const PSTATE_FIELDS: Record<number, string> = { 0o05: 'SPSel', 0o36: 'DAIFSet', 0o37: 'DAIFClr', 0o04: 'PAN' };
 
 /** SYS aliases by op1:CRn:CRm:op2. */
 const SYS_OPS: Record<string, string> = {
@@ -116,7 +111,7 @@ function sysregOf(i: number): string {
 }
 
 export const system = group('System and exception generation', [
-  insn('SVC', '11010100 000 imm16:16 000 01', x.svc, (i) => `svc\t#${imm16(i)}`, { noRandom: true }),
+  insn('SVC', '11010100 000 imm16:16 000 01', x.svc, (i) => `svc\t${hex(imm16(i))}`, { noRandom: true }),
   insn('HVC', '11010100 000 imm16:16 000 10', x.hvc, (i) => `hvc\t${hex(imm16(i))}`, { noRandom: true }),
   insn('SMC', '11010100 000 imm16:16 000 11', x.smc, (i) => `smc\t${hex(imm16(i))}`, { noRandom: true }),
   insn('BRK', '11010100 001 imm16:16 000 00', x.brk, (i) => `brk\t${hex(imm16(i))}`, { noRandom: true }),
@@ -132,7 +127,7 @@ export const system = group('System and exception generation', [
     },
   ),
   insn('Barriers', '1101010100 0 00 011 0011 CRm:4 op2:3 11111', x.barrier, fmtBarrier, {
-    ok: (i) => [2, 4, 5, 6, 7].includes((i >>> 5) & 7),
+    ok: (i) => [2, 4, 5, 6].includes((i >>> 5) & 7), // op2 = 7 is SB (Armv8.5), not implemented
     noRandom: true,
   }),
   insn(
@@ -143,7 +138,14 @@ export const system = group('System and exception generation', [
       const sel = (((i >>> 16) & 7) << 3) | ((i >>> 5) & 7);
       return `msr\t${PSTATE_FIELDS[sel] ?? '?'}, #${(i >>> 8) & 15}`;
     },
-    { ok: (i) => ((((i >>> 16) & 7) << 3) | ((i >>> 5) & 7)) in PSTATE_FIELDS, noRandom: true },
+    {
+      // PAN takes a one-bit immediate: CRm<3:1> must be zero.
+      ok: (i) => {
+        const sel = (((i >>> 16) & 7) << 3) | ((i >>> 5) & 7);
+        return sel in PSTATE_FIELDS && (sel !== 0o04 || ((i >>> 9) & 7) === 0);
+      },
+      noRandom: true,
+    },
   ),
   insn('SYS', '1101010100 0 01 op1:3 CRn:4 CRm:4 op2:3 Rt:5', x.sys, fmtSys, { noRandom: true }),
   insn(

@@ -103,9 +103,6 @@ export function msrImm(cpu: Cpu, i: number): void {
       cpu.pan = crm & 1;
       cpu.tlbRefreshPan();
       break;
-    case 0o03: // UAO
-      cpu.uao = crm & 1;
-      break;
     default:
       cpu.undefined();
   }
