@@ -100,29 +100,45 @@ interface Block {
   count: number;
   /** The compiled block: the same execute functions called in a straight line. */
   run: ((cpu: Cpu) => void) | null;
+  /** The VA the block was compiled at (its compiled form loops only back to this address). */
+  va: number;
 }
 const BLOCK_MASK = (1 << 14) - 1;
 const MAX_BLOCK = 64;
 const HOT_BLOCK = 16;
-const NO_BLOCK: Block = { ro: -1, gen: 0, n: 0, fns: [], words: new Int32Array(0), count: 0, run: null };
+const NO_BLOCK: Block = { ro: -1, gen: 0, n: 0, fns: [], words: new Int32Array(0), count: 0, run: null, va: 0 };
 
 /**
  * Compile a hot block into one function that calls its execute functions one after the other with
  * the instruction words as literals. Each call site then sees a single target, so V8 inlines the
  * small execute functions and folds their field extraction on the constant word: the speed of
- * specialised code with none of it written by hand. Semantics are exactly the interpreter's: the
- * same functions in the same order; `k` counts retired instructions for an exception mid-block.
+ * specialised code with none of it written by hand. A block that branches back to its own start
+ * (a loop) keeps iterating inside the function while the instruction budget allows.
+ * Semantics are exactly the interpreter's: the same functions in the same order; `k` counts the
+ * instructions retired in the current pass, for an exception mid-block.
  */
-function compileBlock(b: Block): (cpu: Cpu) => void {
+function compileBlock(b: Block, va: number): (cpu: Cpu) => void {
+  b.va = va;
   const params: string[] = [];
   const lines: string[] = [];
   for (let k = 0; k < b.n; k++) {
     params.push(`f${k}`);
     lines.push(`f${k}(cpu, ${b.words[k]}); k = ${k + 1};`);
   }
-  const body =
-    `return function block(cpu) {\n  let k = 0;\n  try {\n    ${lines.join('\n    ')}\n  } catch (e) {\n` +
-    `    cpu.icount += k;\n    throw e;\n  }\n  cpu.icount += ${b.n};\n};`;
+  const body = `return function block(cpu) {
+  let k = 0;
+  try {
+    for (;;) {
+      ${lines.join('\n      ')}
+      cpu.icount += ${b.n};
+      k = 0;
+      if (cpu.pc !== ${va} || cpu.icount + ${b.n} > cpu.stopAt) return;
+    }
+  } catch (e) {
+    cpu.icount += k;
+    throw e;
+  }
+};`;
   const factory = new Function(...params, body) as (...fns: Exec[]) => (cpu: Cpu) => void;
   return factory(...b.fns);
 }
@@ -316,7 +332,7 @@ export class Cpu {
       let b = blocks[slot]!;
       if (b.ro !== ro || b.gen !== this.pageGen[ro >>> 12]) b = this.buildBlock(ro, slot);
       const left = this.stopAt - this.icount;
-      if (b.run !== null && left >= b.n) {
+      if (b.run !== null && left >= b.n && b.va === pc) {
         b.run(this);
         continue;
       }
@@ -332,7 +348,7 @@ export class Cpu {
         throw e;
       }
       this.icount += n;
-      if (++b.count === HOT_BLOCK) b.run = compileBlock(b);
+      if (++b.count === HOT_BLOCK) b.run = compileBlock(b, pc);
     }
   }
 
@@ -367,6 +383,7 @@ export class Cpu {
       words: Int32Array.from(words),
       count: 0,
       run: null,
+      va: NaN,
     };
     this.blocks[slot] = b;
     return b;
