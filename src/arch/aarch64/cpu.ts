@@ -310,6 +310,9 @@ export class Cpu {
     return this.halted ? Stop.Halt : Stop.Budget;
   }
 
+  /** Compile hot blocks (on by default; off gives the plain interpreter, for cross-checking). */
+  compileBlocks = true;
+
   /** Set by WFI/WFE when the CPU should wait; `run` returns Stop.Wfi. */
   waiting = false;
   /** The event register of WFE/SEV. */
@@ -348,7 +351,7 @@ export class Cpu {
         throw e;
       }
       this.icount += n;
-      if (++b.count === HOT_BLOCK) b.run = compileBlock(b, pc);
+      if (++b.count === HOT_BLOCK && this.compileBlocks) b.run = compileBlock(b, pc);
     }
   }
 
