@@ -36,7 +36,7 @@ export interface Gicv3Options {
   cpus: number;
   /**
    * Number of SPIs (INTIDs 32..), rounded up to a multiple of 32 and capped at 988 (INTID 1019).
-   * Default 256, as QEMU `virt` (GICD_TYPER.ITLinesNumber = 8).
+   * Default 256 (GICD_TYPER.ITLinesNumber = 8: 288 INTIDs). QEMU 7.2 `virt` implements the same 288 INTIDs but reports ITLinesNumber 7.
    */
   spis?: number;
   /**
