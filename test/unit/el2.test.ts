@@ -139,3 +139,28 @@ test('esr.ts: syndromes are turned into words naming the class, the fault and th
   assert.match(describeEsr(0x62380405), /trapped MSR, MRS or system instruction|SME/);
   assert.equal(describeEsr(0x96000021), 'data abort without a change in exception level: alignment fault, on a read');
 });
+
+test('Arm ARM D13.2 (HCR_EL2.TVM-style traps): an MSR that EL2 traps reaches it with EC 0x18 and the full ISS, and leaves the register alone', () => {
+  const { cpu, code } = makeCpu();
+  const el2 = new RecordingEl2();
+  const trapped: Array<[number, boolean]> = [];
+  Object.assign(el2, {
+    trapSysreg: (_c: Cpu, key: number, read: boolean) => {
+      trapped.push([key, read]);
+      return !read; // trap writes only
+    },
+  });
+  cpu.el2 = el2;
+  code(RAM_BASE, [0xd5182003, 0xd5382004]); // msr TTBR0_EL1, x3; mrs x4, TTBR0_EL1
+  cpu.x[3] = 0x1234000n;
+  cpu.step();
+  const t = el2.traps[0]!;
+  assert.equal(t.esr >>> 26, EC.SYSREG);
+  assert.equal(t.esr & 0x1ffffff, (3 << 20) | (0 << 17) | (0 << 14) | (2 << 10) | (3 << 5) | (0 << 1) | 0);
+  assert.equal(t.pc, RAM_BASE, 'ELR_EL2 is the trapped instruction');
+  assert.equal(cpu.sys.ttbr0El1, 0n);
+  cpu.pc = RAM_BASE + 4;
+  cpu.step();
+  assert.deepEqual(trapped[1], [(3 << 14) | (0 << 11) | (2 << 7) | (0 << 3) | 0, true]);
+  assert.equal(el2.traps.length, 1, 'reads were not trapped');
+});

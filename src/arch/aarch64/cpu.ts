@@ -47,6 +47,11 @@ export interface El2 {
   /** Whether WFI/WFE are trapped (HCR_EL2.TWI/TWE). */
   readonly trapWfi: boolean;
   /**
+   * Whether an EL1 MRS (`read`) or MSR of the system register `key` (see `sysregKey`) traps to EL2
+   * (HCR_EL2.TVM/TRVM, TID*, TACR...). Absent: nothing traps.
+   */
+  readonly trapSysreg?: (cpu: Cpu, key: number, read: boolean) => boolean;
+  /**
    * Stage-2 translation of the page at `ipaPage` (page-aligned) for an access to virtual address
    * `va`: returns the PA of the page. On a stage-2 fault the hook calls `cpu.stage2Fault`, which
    * reports to `trap` and does not return.

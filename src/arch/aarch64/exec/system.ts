@@ -111,6 +111,16 @@ export function msrImm(cpu: Cpu, i: number): void {
 
 /** Trap of an EL0 system access disabled by an EL1 control bit: EC 0x18 with the MRS/MSR ISS. */
 function trapSys(cpu: Cpu, i: number): never {
+  return cpu.syncException(EC.SYSREG, sysIss(i));
+}
+
+/** A system-register access that EL2 asked to trap (HCR_EL2.TVM, TID3 and the like) goes to EL2. */
+function trapSysToEl2(cpu: Cpu, i: number): never {
+  return cpu.trapToEl2((EC.SYSREG << 26) | IL | sysIss(i), cpu.pc);
+}
+
+/** The ISS of EC 0x18: Op0, Op2, Op1, CRn, Rt, CRm, Direction (1 = read). */
+function sysIss(i: number): number {
   const op0 = (i >>> 19) & 3;
   const op1 = (i >>> 16) & 7;
   const crn = (i >>> 12) & 15;
@@ -118,12 +128,12 @@ function trapSys(cpu: Cpu, i: number): never {
   const op2 = (i >>> 5) & 7;
   const rt = i & 31;
   const read = (i >>> 21) & 1;
-  const iss = (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) | (crm << 1) | read;
-  return cpu.syncException(EC.SYSREG, iss);
+  return (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) | (crm << 1) | read;
 }
 
 export function mrs(cpu: Cpu, i: number): void {
   const key = (i >>> 5) & 0xffff;
+  if (cpu.el === 1 && cpu.el2?.trapSysreg?.(cpu, key, true)) trapSysToEl2(cpu, i);
   const d = SYSREGS.get(key);
   let v: bigint;
   if (d === undefined || d.read === null) {
@@ -145,6 +155,7 @@ export function mrs(cpu: Cpu, i: number): void {
 
 export function msrReg(cpu: Cpu, i: number): void {
   const key = (i >>> 5) & 0xffff;
+  if (cpu.el === 1 && cpu.el2?.trapSysreg?.(cpu, key, false)) trapSysToEl2(cpu, i);
   const d = SYSREGS.get(key);
   if (d === undefined && cpu.el === 1 && cpu.sysregHook?.write(cpu, key, cpu.x[rz(i & 31)]!)) {
     cpu.pc += 4;
