@@ -32,7 +32,8 @@ interface RunOptions {
 function positiveInt(what: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer, not '${v}'`);
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${what} must be a positive integer, not '${v}'`);
     return n;
   };
 }

@@ -177,7 +177,7 @@ reg(
   'FPCR',
   [3, 3, 4, 4, 0],
   (c) => BigInt(c.fpcr),
-  (c, v) => void (c.fpcr = Number(v & 0x07ff9f00n)),
+  (c, v) => void (c.fpcr = Number(v & 0x07c00000n)),
   'yes',
 );
 reg(

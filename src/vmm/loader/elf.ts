@@ -23,7 +23,13 @@ export interface ElfImage {
 const EM_AARCH64 = 183;
 const PT_LOAD = 1;
 
-const MACHINES: Record<number, string> = { 3: 'x86 (i386)', 40: 'ARM (AArch32)', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V' };
+const MACHINES: Record<number, string> = {
+  3: 'x86 (i386)',
+  40: 'ARM (AArch32)',
+  62: 'x86-64',
+  183: 'AArch64',
+  243: 'RISC-V',
+};
 
 export function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
@@ -38,7 +44,9 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   const type = dv.getUint16(16, true);
   const machine = dv.getUint16(18, true);
   if (machine !== EM_AARCH64) {
-    throw new LoadError(`ELF is for ${MACHINES[machine] ?? `machine ${machine}`}, not AArch64 (e_machine ${machine}, want ${EM_AARCH64})`);
+    throw new LoadError(
+      `ELF is for ${MACHINES[machine] ?? `machine ${machine}`}, not AArch64 (e_machine ${machine}, want ${EM_AARCH64})`,
+    );
   }
   if (type !== 2 && type !== 3) throw new LoadError(`ELF type ${type} is not an executable (ET_EXEC or ET_DYN)`);
   const entry = num(dv.getBigUint64(24, true), 'e_entry');
@@ -47,7 +55,8 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   const phnum = dv.getUint16(56, true);
   if (phnum === 0) throw new LoadError('ELF has no program headers');
   if (phentsize < 56) throw new LoadError(`ELF program header size ${phentsize} is too small`);
-  if (phoff + phnum * phentsize > bytes.length) throw new LoadError('ELF program headers lie beyond the end of the file');
+  if (phoff + phnum * phentsize > bytes.length)
+    throw new LoadError('ELF program headers lie beyond the end of the file');
   const segments: Segment[] = [];
   for (let k = 0; k < phnum; k++) {
     const o = phoff + k * phentsize;
