@@ -1,6 +1,6 @@
 // The CPU benchmark (`npm run bench`): runs guests/bin/bench.elf — plain integer C, about 2e8
 // instructions — on our CPU through the bare board, and, when qemu-system-aarch64 is on PATH,
-// the same ELF under QEMU TCG with an instruction-count plugin (shared/tools/qemu-insncount.c,
+// the same ELF under QEMU TCG with an instruction-count plugin (bench/qemu-insncount.c,
 // built with gcc into a temporary directory). Prints instructions, wall seconds and MIPS for both,
 // the ratio, and checks that both printed the same checksum (DESIGN.md §7: measured, never guessed).
 //
@@ -65,7 +65,7 @@ function runQemu(file: string): Measurement | string {
   try {
     let plugin: string | null = null;
     let note: string | undefined;
-    const src = path.join(ROOT, '..', 'shared', 'tools', 'qemu-insncount.c');
+    const src = path.join(ROOT, 'bench', 'qemu-insncount.c');
     if (!have('gcc', ['--version'])) {
       note = 'gcc not found: cannot build the instruction-count plugin, so QEMU instructions and MIPS are unknown';
     } else if (!existsSync(src)) {
