@@ -96,3 +96,28 @@ test('Arm ARM D1.10.1: BRK reports its comment and ELR points at the BRK itself;
   assert.equal(cpu.sys.esrEl1 >>> 26, EC.PC_ALIGN);
   assert.equal(cpu.sys.farEl1, BigInt(RAM_BASE + 2));
 });
+
+test('Arm ARM D1.8.2: with SCTLR_EL1.SA set, a load based on a misaligned SP takes an SP alignment fault (EC 0x26); an aligned SP with an odd offset does not', () => {
+  const { cpu, code, ram } = makeCpu();
+  cpu.sys.vbarEl1 = BigInt(VBAR);
+  code(RAM_BASE, [0xf94003e0, 0xf94007e0]); // ldr x0, [sp]; ldr x0, [sp, #8]
+  new DataView(ram.buffer).setBigUint64(0x2008, 0x1122n, true);
+  cpu.x[31] = BigInt(RAM_BASE + 0x2008);
+  cpu.step();
+  assert.equal(cpu.x[0], 0x1122n, 'SA clear: no check');
+  cpu.sys.sctlrEl1 |= 0x8n;
+  cpu.updateSpAlignCheck();
+  cpu.pc = RAM_BASE;
+  cpu.step();
+  assert.equal(cpu.sys.esrEl1 >>> 26, EC.SP_ALIGN);
+  assert.equal(cpu.sys.elrEl1, BigInt(RAM_BASE));
+  const { cpu: c2, code: code2, ram: ram2 } = makeCpu();
+  code2(RAM_BASE + 4, [0xf94007e0]);
+  new DataView(ram2.buffer).setBigUint64(0x2008, 0x3344n, true);
+  c2.sys.sctlrEl1 |= 0x8n;
+  c2.updateSpAlignCheck();
+  c2.x[31] = BigInt(RAM_BASE + 0x2000);
+  c2.pc = RAM_BASE + 4;
+  c2.step();
+  assert.equal(c2.x[0], 0x3344n);
+});

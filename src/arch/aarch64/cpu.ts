@@ -284,6 +284,7 @@ export class Cpu {
     this.fpcr = this.fpsr = 0;
     this.sys.reset();
     this.updateFpTrap();
+    this.updateSpAlignCheck();
     this.pc = entry;
     this.halted = false;
     this.exclPa = -1;
@@ -596,6 +597,7 @@ export class Cpu {
     this.tlbSet = el === 0 ? 0 : TLB_SIZE;
     this.fetchVpn = NO_PAGE;
     this.updateFpTrap();
+    this.updateSpAlignCheck();
   }
 
   /** Re-evaluate CPACR_EL1.FPEN for the current EL (after a CPACR write or an EL change). */
@@ -1038,10 +1040,23 @@ export class Cpu {
 
   /** Address from base register `n` (SP when 31) plus a byte offset, as a signed Number VA. */
   addr(n: number, off: number): number {
+    // SP alignment check (SCTLR_EL1.SA/SA0): a load or store based on a misaligned SP faults.
+    if (n === SP && this.spAlignCheck && (this.w[2 * SP]! & 15) !== 0) this.spAlignmentFault();
     const hi = this.wi[2 * n + 1]!;
     // With TBI, bits 63:56 do not take part in translation: sign-extend from bit 55.
     const h = this.tbi ? (hi << 8) >> 8 : hi;
     return h * TWO32 + this.w[2 * n]! + off;
+  }
+
+  /** SCTLR_EL1.SA (at EL1) or SA0 (at EL0) for the current EL; see `addr`. */
+  spAlignCheck = false;
+
+  updateSpAlignCheck(): void {
+    this.spAlignCheck = (this.sys.sctlrEl1 & (this.el === 0 ? 0x10n : 0x8n)) !== 0n;
+  }
+
+  private spAlignmentFault(): never {
+    return this.syncException(EC.SP_ALIGN, 0);
   }
 
   /** Whether top-byte-ignore is in effect for data addresses (TCR_EL1.TBI0/TBI1); see `addr`. */

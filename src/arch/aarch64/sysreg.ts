@@ -214,6 +214,7 @@ reg(
   (c, v) => {
     c.sys.sctlrEl1 = v;
     c.tlbFlushAll();
+    c.updateSpAlignCheck();
   },
 );
 reg(
