@@ -83,9 +83,12 @@ export const enum Stop {
   Halt = 2,
 }
 
+// TLB permission bits: bits 0..2 are the fast-path rights (RAM pages only, and no write on pages
+// that hold decoded code); bits 4..6 are the rights the walk granted, which `translate` honours.
 const PERM_R = 1;
 const PERM_W = 2;
 const PERM_X = 4;
+const WALK_SHIFT = 4;
 const TLB_SIZE = 256;
 const TLB_SETS = 2; // mmu index: 0 = EL0 (and unprivileged accesses), 1 = EL1
 const NO_PAGE = 1; // never a page-aligned value, so it never matches a VA page
@@ -766,7 +769,7 @@ export class Cpu {
     const vpn = va - po;
     const i = ((va >>> 12) & (TLB_SIZE - 1)) + set;
     const perm = acc === Access.Read ? PERM_R : acc === Access.Write ? PERM_W : PERM_X;
-    if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & perm) !== 0) return this.tlbPa[i]! + po;
+    if (this.tlbTag[i] === vpn && (this.tlbPerm[i]! & (perm << WALK_SHIFT)) !== 0) return this.tlbPa[i]! + po;
     const el = unpriv ? 0 : this.el;
     const r: WalkResult = mmuWalk(this, va, acc, el);
     if (r.fault !== 0) this.abort(va, acc, r.fault, r.level, r.s1ptw);
@@ -785,7 +788,8 @@ export class Cpu {
     this.tlbOff[i] = inRam ? ro : -1;
     // Permissions the walk granted, for this regime; MMIO pages never get the fast-path bits, and
     // pages holding decoded code never get the fast write path (see markCode).
-    this.tlbPerm[i] = !inRam ? 0 : this.codeHi[ro / 4096]! !== 0 ? r.perms & ~PERM_W : r.perms;
+    const fast = !inRam ? 0 : this.codeHi[ro / 4096]! !== 0 ? r.perms & ~PERM_W : r.perms;
+    this.tlbPerm[i] = fast | (r.perms << WALK_SHIFT);
     return pa;
   }
 
