@@ -1,0 +1,64 @@
+// Threads (VCPUs, hypervisor-abi.md §8.1). This increment models what the capability and IPC
+// layers need: the thread's own cspace (where its hypercalls resolve caps), configuration in
+// INIT, and activation checks. Scheduling, power state, addrspace/VIC attachment and vcpu_run
+// build on this object.
+
+import { Err } from '../abi/errors.js';
+import { HypObject, type ObjectEvents } from '../core/object.js';
+import type { Cspace } from '../core/cspace.js';
+
+export const VCPU_DEFAULT_PRIORITY = 32;
+export const VCPU_MAX_PRIORITY = 62;
+export const VCPU_DEFAULT_TIMESLICE_NS = 5_000_000n;
+export const VCPU_MIN_TIMESLICE_NS = 100_000n;
+export const VCPU_MAX_TIMESLICE_NS = 100_000_000n;
+export const AFFINITY_NONE = 0xffff;
+
+/** vcpu_configure option bits accepted by this build (§8.1). */
+export const VCPU_OPTION = {
+  pinned: 1n << 0n,
+  ras_error_handler: 1n << 1n,
+  amu_counting_disabled: 1n << 2n,
+  sve_allowed: 1n << 3n,
+  debug_allowed: 1n << 4n,
+  trace_allowed: 1n << 5n,
+  critical: 1n << 8n,
+  vcpu_run_scheduled: 1n << 9n,
+  hlos_vm: 1n << 63n,
+} as const;
+export const VCPU_OPTIONS_VALID = Object.values(VCPU_OPTION).reduce((a, b) => a | b, 0n);
+
+export class Thread extends HypObject {
+  readonly type = 'thread' as const;
+  /** The cspace this thread's hypercalls resolve caps in (cspace_attach_thread). */
+  cspace: Cspace | null = null;
+  priority = VCPU_DEFAULT_PRIORITY;
+  timesliceNs = VCPU_DEFAULT_TIMESLICE_NS;
+  affinity = AFFINITY_NONE;
+  options = 0n;
+  /** A human-readable name for traces (the VM and vCPU it belongs to). */
+  label = '';
+
+  constructor(events: ObjectEvents | null) {
+    super(events);
+  }
+
+  protected override doActivate(): number {
+    if (this.cspace === null) return Err.OBJECT_CONFIG;
+    // A running thread holds a reference to itself until it exits (§4.2).
+    this.get();
+    return Err.OK;
+  }
+
+  protected override released(): void {
+    const cs = this.cspace;
+    this.cspace = null;
+    cs?.put();
+  }
+
+  attachCspace(cs: Cspace): void {
+    cs.get();
+    this.cspace?.put();
+    this.cspace = cs;
+  }
+}
