@@ -6,6 +6,7 @@
 import { Err } from '../abi/errors.js';
 import { HypObject, type ObjectEvents } from '../core/object.js';
 import type { Cspace } from '../core/cspace.js';
+import type { GuestAccess } from './guest-access.js';
 
 export const VCPU_DEFAULT_PRIORITY = 32;
 export const VCPU_MAX_PRIORITY = 62;
@@ -38,6 +39,8 @@ export class Thread extends HypObject {
   options = 0n;
   /** A human-readable name for traces (the VM and vCPU it belongs to). */
   label = '';
+  /** This vCPU's view of its memory by VA, for hypercalls that copy guest buffers. */
+  access: GuestAccess | null = null;
 
   constructor(events: ObjectEvents | null) {
     super(events);
