@@ -114,3 +114,10 @@ test('§9.4: SMCCC_VERSION is 1.3, vendor-hyp CALL_UID gives the Gunyah UID word
     'PSCI_FEATURES(PSCI_VERSION) without a vpm_group',
   );
 });
+
+test('docs/hypercalls.md is the page generated from the table (run `npm run docs` after changing the table)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { hypercallReference } = await import('../../src/hyp/abi/doc.js');
+  const onDisk = readFileSync(new URL('../../../docs/hypercalls.md', import.meta.url), 'utf8');
+  assert.equal(onDisk, hypercallReference());
+});
