@@ -44,6 +44,8 @@ export class FirmwareStub implements El2 {
     }
     const fid = Number(cpu.x[0]! & 0xffffffffn);
     cpu.x[0] = BigInt.asUintN(64, this.call(cpu, fid));
+    // A power-state change must stop the CPU at once, not at the end of its time slice.
+    if (cpu.halted) cpu.requestExit();
   }
 
   private call(cpu: Cpu, fid: number): bigint {

@@ -693,13 +693,22 @@ export class Cpu {
 
   /** Route a synchronous exception to EL2/EL3 (`el2`), which returns to EL1 at `cpu.pc`. */
   trapToEl2(esr: number, ret: number, far = 0, ipa = 0): never {
+    this.callEl2(esr, ret, far, ipa);
+    this.fetchVpn = NO_PAGE;
+    this.requestExit();
+    throw EXCEPTION_TAKEN;
+  }
+
+  /**
+   * An exception to EL2 that returns to EL1 like a call: HVC, SMC and trapped WFI/WFE, whose
+   * instruction then counts as executed and whose block simply ends. The handler may change
+   * `pc` (and must call `requestExit` if the vCPU should stop running, e.g. to block it).
+   */
+  callEl2(esr: number, ret: number, far = 0, ipa = 0): void {
     const h = this.el2;
     if (!h) return this.undefined();
     this.pc = ret;
     h.trap(this, esr >>> 0, far, ipa);
-    this.fetchVpn = NO_PAGE;
-    this.requestExit();
-    throw EXCEPTION_TAKEN;
   }
 
   /**

@@ -10,8 +10,9 @@ import { rz, wz } from './common.js';
 
 const IL = 1 << 25;
 
-// SVC, HVC and SMC complete before the exception they generate is taken, so they count as retired
-// instructions (the loop's own count is skipped when an exception is thrown).
+// SVC completes before the exception it generates is taken, so it counts as a retired
+// instruction (the loop's own count is skipped when an exception is thrown). HVC and SMC return
+// from EL2 like calls, so the loop counts them.
 
 export function svc(cpu: Cpu, i: number): void {
   cpu.icount++;
@@ -21,14 +22,12 @@ export function svc(cpu: Cpu, i: number): void {
 export function hvc(cpu: Cpu, i: number): void {
   // Without EL2, or from EL0, HVC is UNDEFINED.
   if (cpu.el === 0 || cpu.el2 === null) cpu.undefined();
-  cpu.icount++;
-  cpu.trapToEl2((EC.HVC64 << 26) | IL | ((i >>> 5) & 0xffff), cpu.pc + 4);
+  cpu.callEl2((EC.HVC64 << 26) | IL | ((i >>> 5) & 0xffff), cpu.pc + 4);
 }
 
 export function smc(cpu: Cpu, i: number): void {
   if (cpu.el === 0 || cpu.el2 === null) cpu.undefined();
-  cpu.icount++;
-  cpu.trapToEl2((EC.SMC64 << 26) | IL | ((i >>> 5) & 0xffff), cpu.pc + 4);
+  cpu.callEl2((EC.SMC64 << 26) | IL | ((i >>> 5) & 0xffff), cpu.pc + 4);
 }
 
 export function brk(cpu: Cpu, i: number): void {
@@ -66,7 +65,9 @@ function waitForInterrupt(cpu: Cpu, wfe: number): void {
     cpu.syncException(EC.WFX, (1 << 24) | (0xe << 20) | wfe);
   }
   if (cpu.el === 1 && cpu.el2?.trapWfi) {
-    cpu.trapToEl2((EC.WFX << 26) | IL | (1 << 24) | (0xe << 20) | wfe, cpu.pc);
+    // EL2 emulates the wait; it moves the PC past the WFI when the wait is over.
+    cpu.callEl2((EC.WFX << 26) | IL | (1 << 24) | (0xe << 20) | wfe, cpu.pc);
+    return;
   }
   cpu.pc += 4;
   if (!cpu.wakeupPending()) {
