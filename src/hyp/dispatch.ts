@@ -10,6 +10,7 @@ import { HYPERCALL_NUM, HYPERCALLS, type HypercallRow, type InArg } from './abi/
 import { ObjState, type HypObject } from './core/object.js';
 import type { Thread } from './vm/thread.js';
 import type { Hypervisor } from './hypervisor.js';
+import { Tracer } from './trace.js';
 
 const ALL_ONES = 0xffff_ffff_ffff_ffffn;
 
@@ -63,6 +64,8 @@ export class Dispatcher {
   private readonly ctx: CallCtx;
   /** Hypercalls made, by number (for --stats and tests). */
   readonly counts = new Float64Array(HYPERCALL_NUM);
+  /** Hypercall entry/exit events go here when a sink is attached. */
+  readonly tracer = new Tracer();
 
   constructor(hv: Hypervisor, handlers: ReadonlyMap<string, Handler>) {
     this.ctx = new CallCtx(hv);
@@ -89,11 +92,17 @@ export class Dispatcher {
     c.row = e.row;
     c.out.fill(0n);
     this.counts[e.row.num]!++;
+    const tr = this.tracer;
+    if (tr.on) tr.hypercall(0, thread.label, e.row, c.a);
+    let err: number;
     if (e.handler === null) {
       if (e.row.name === 'partition_create_partition') c.out[1] = ALL_ONES;
-      return Err.UNIMPLEMENTED;
+      err = Err.UNIMPLEMENTED;
+    } else {
+      err = e.handler(c);
     }
-    return e.handler(c);
+    if (tr.on) tr.hypercallRet(0, thread.label, e.row, err, c.out);
+    return err;
   }
 
   /**
