@@ -26,6 +26,10 @@ export class Hypervisor implements ObjectEvents {
   readonly dispatcher: Dispatcher;
   /** Objects alive (created and not yet destroyed), for leak checks and inspection. */
   readonly live = new Set<HypObject>();
+  /** Scheduler hooks: a VCPU was powered on, powered itself off, or was killed. */
+  vcpuPoweredOn: ((t: Thread) => void) | null = null;
+  vcpuPoweredOff: ((t: Thread) => void) | null = null;
+  vcpuKilled: ((t: Thread) => void) | null = null;
 
   constructor(handlers: ReadonlyMap<string, Handler> = HANDLERS) {
     resetObjectIds();
