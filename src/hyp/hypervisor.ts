@@ -65,6 +65,7 @@ export class Hypervisor implements ObjectEvents {
     thread.attachCspace(cspace);
     const capVcpu = cspace.createMasterCap(thread) as bigint;
     thread.activate();
+    thread.poweredOff = false; // the root VCPU is powered on at boot (§11.1 item 8)
     return { partition, cspace, thread, caps: { cspace: capCspace, partition: capPartition, vcpu: capVcpu } };
   }
 

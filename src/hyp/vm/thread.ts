@@ -1,7 +1,8 @@
-// Threads (VCPUs, hypervisor-abi.md §8.1). This increment models what the capability and IPC
-// layers need: the thread's own cspace (where its hypercalls resolve caps), configuration in
-// INIT, and activation checks. Scheduling, power state, addrspace/VIC attachment and vcpu_run
-// build on this object.
+// Threads (VCPUs, hypervisor-abi.md §4.2, §8.1): the thread's own cspace (where its hypercalls
+// resolve caps), scheduling parameters set in INIT, the run state (init → ready → killed →
+// exited), the power state (a new VCPU is powered off), and the register context that
+// vcpu_register_write and vcpu_poweron set before the VCPU runs. The scheduler, addrspace and
+// VIC attachment, and vcpu_run build on this object.
 
 import { Err } from '../abi/errors.js';
 import { HypObject, type ObjectEvents } from '../core/object.js';
@@ -14,6 +15,15 @@ export const VCPU_DEFAULT_TIMESLICE_NS = 5_000_000n;
 export const VCPU_MIN_TIMESLICE_NS = 100_000n;
 export const VCPU_MAX_TIMESLICE_NS = 100_000_000n;
 export const AFFINITY_NONE = 0xffff;
+/** PLATFORM_MAX_CORES of Gunyah's QEMU platform (§9.1, §11.3): physical CPU indices are 0..7. */
+export const PLATFORM_MAX_CORES = 8;
+
+export const enum RunState {
+  INIT = 0,
+  READY = 1,
+  KILLED = 2,
+  EXITED = 3,
+}
 
 /** vcpu_configure option bits accepted by this build (§8.1). */
 export const VCPU_OPTION = {
@@ -41,6 +51,16 @@ export class Thread extends HypObject {
   label = '';
   /** This vCPU's view of its memory by VA, for hypercalls that copy guest buffers. */
   access: GuestAccess | null = null;
+  runState = RunState.INIT;
+  /** Powered off until vcpu_poweron (a new VCPU starts off, §4.5). */
+  poweredOff = true;
+  /** Register context applied when the VCPU next runs: X0..X30, PC, SP_EL0, SP_EL1. */
+  readonly regs = new BigUint64Array(31);
+  pc = 0n;
+  spEl0 = 0n;
+  spEl1 = 0n;
+  /** Set by vcpu_poweron: EL1 state must be reset (SCTLR off, EL1h, DAIF masked) before running. */
+  resetPending = false;
 
   constructor(events: ObjectEvents | null) {
     super(events);
@@ -48,9 +68,19 @@ export class Thread extends HypObject {
 
   protected override doActivate(): number {
     if (this.cspace === null) return Err.OBJECT_CONFIG;
+    if ((this.options & VCPU_OPTION.pinned) !== 0n && this.affinity === AFFINITY_NONE) return Err.OBJECT_CONFIG;
     // A running thread holds a reference to itself until it exits (§4.2).
     this.get();
+    this.runState = RunState.READY;
     return Err.OK;
+  }
+
+  /** The vCPU stops for good: it drops its self-reference (§4.2). */
+  exit(): void {
+    if (this.runState === RunState.EXITED || this.runState === RunState.INIT) return;
+    this.runState = RunState.EXITED;
+    this.poweredOff = true;
+    this.put();
   }
 
   protected override released(): void {
