@@ -6,10 +6,12 @@ import { OBJECT_HANDLERS } from './objects.js';
 import { IPC_HANDLERS } from './ipc.js';
 import { MEM_HANDLERS } from './mem.js';
 import { VCPU_HANDLERS } from './vcpu.js';
+import { VPM_HANDLERS } from './vpm.js';
 
 export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...OBJECT_HANDLERS,
   ...IPC_HANDLERS,
   ...MEM_HANDLERS,
   ...VCPU_HANDLERS,
+  ...VPM_HANDLERS,
 ]);

@@ -8,6 +8,7 @@ import { Err } from '../abi/errors.js';
 import { HypObject, type ObjectEvents } from '../core/object.js';
 import type { Cspace } from '../core/cspace.js';
 import type { GuestAccess } from './guest-access.js';
+import type { VpmGroup } from './vpm.js';
 
 export const VCPU_DEFAULT_PRIORITY = 32;
 export const VCPU_MAX_PRIORITY = 62;
@@ -61,6 +62,11 @@ export class Thread extends HypObject {
   spEl1 = 0n;
   /** Set by vcpu_poweron: EL1 state must be reset (SCTLR off, EL1h, DAIF masked) before running. */
   resetPending = false;
+  /** In PSCI CPU_SUSPEND. */
+  suspended = false;
+  /** The vpm_group this VCPU is attached to (PSCI), and its index there. */
+  vpm: VpmGroup | null = null;
+  vpmIndex = 0;
 
   constructor(events: ObjectEvents | null) {
     super(events);
@@ -69,6 +75,10 @@ export class Thread extends HypObject {
   protected override doActivate(): number {
     if (this.cspace === null) return Err.OBJECT_CONFIG;
     if ((this.options & VCPU_OPTION.pinned) !== 0n && this.affinity === AFFINITY_NONE) return Err.OBJECT_CONFIG;
+    if (this.vpm) {
+      const e = this.vpm.claim(this);
+      if (e !== Err.OK) return e;
+    }
     // A running thread holds a reference to itself until it exits (§4.2).
     this.get();
     this.runState = RunState.READY;
@@ -87,6 +97,12 @@ export class Thread extends HypObject {
     const cs = this.cspace;
     this.cspace = null;
     cs?.put();
+    const vpm = this.vpm;
+    this.vpm = null;
+    if (vpm) {
+      vpm.release(this);
+      vpm.put();
+    }
   }
 
   attachCspace(cs: Cspace): void {

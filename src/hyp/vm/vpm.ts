@@ -1,0 +1,61 @@
+// Virtual power-management groups (hypervisor-abi.md §2.9, §9.3): the VCPUs of a VM that PSCI
+// treats as one system. A VCPU attached to a group gets PSCI; the group's state is what
+// vpm_group_get_state reports. Index i of the group is the VCPU's physical CPU slot (< 8).
+
+import { Err } from '../abi/errors.js';
+import { HypObject, type ObjectEvents } from '../core/object.js';
+import { PLATFORM_MAX_CORES, type Thread } from './thread.js';
+
+export const VPM_FLAG_NO_AGGREGATION = 1n;
+
+export const enum VpmState {
+  NO_STATE = 0,
+  RUNNING = 1,
+  CPUS_SUSPENDED = 2,
+  SYSTEM_SUSPENDED = 3,
+}
+
+export class VpmGroup extends HypObject {
+  readonly type = 'vpm_group' as const;
+  noAggregation = false;
+  /** Attached VCPUs by index. */
+  readonly vcpus: (Thread | null)[] = new Array<Thread | null>(PLATFORM_MAX_CORES).fill(null);
+
+  constructor(events: ObjectEvents | null) {
+    super(events);
+  }
+
+  configure(flags: bigint): number {
+    this.noAggregation = (flags & VPM_FLAG_NO_AGGREGATION) !== 0n;
+    return Err.OK;
+  }
+
+  /** Record the attachment (vpm_group_attach_vcpu); the index is claimed when the VCPU activates. */
+  attach(t: Thread, index: number): number {
+    if (index >= PLATFORM_MAX_CORES) return Err.ARGUMENT_INVALID;
+    t.vpm?.put();
+    this.get();
+    t.vpm = this;
+    t.vpmIndex = index;
+    return Err.OK;
+  }
+
+  /** At VCPU activation: the index must be free (DENIED otherwise). */
+  claim(t: Thread): number {
+    const i = t.vpmIndex;
+    if (this.vcpus[i] !== null && this.vcpus[i] !== t) return Err.DENIED;
+    this.vcpus[i] = t;
+    return Err.OK;
+  }
+
+  release(t: Thread): void {
+    if (this.vcpus[t.vpmIndex] === t) this.vcpus[t.vpmIndex] = null;
+  }
+
+  /** RUNNING while any attached VCPU is powered on and not suspended, else CPUS_SUSPENDED. */
+  powerState(): VpmState {
+    const attached = this.vcpus.filter((v): v is Thread => v !== null);
+    if (attached.length === 0) return VpmState.NO_STATE;
+    return attached.some((v) => !v.poweredOff && !v.suspended) ? VpmState.RUNNING : VpmState.CPUS_SUSPENDED;
+  }
+}
