@@ -9,6 +9,7 @@ import { HypObject, type ObjectEvents } from '../core/object.js';
 import type { Cspace } from '../core/cspace.js';
 import type { GuestAccess } from './guest-access.js';
 import type { VpmGroup } from './vpm.js';
+import { vicVcpuActivate, vicVcpuDeactivate, vicVcpuRelease } from './vic.js';
 
 export const VCPU_DEFAULT_PRIORITY = 32;
 export const VCPU_MAX_PRIORITY = 62;
@@ -75,9 +76,15 @@ export class Thread extends HypObject {
   protected override doActivate(): number {
     if (this.cspace === null) return Err.OBJECT_CONFIG;
     if ((this.options & VCPU_OPTION.pinned) !== 0n && this.affinity === AFFINITY_NONE) return Err.OBJECT_CONFIG;
+    // §4.5 order: the VIC index must be free (BUSY), then the vpm_group index (DENIED).
+    const ev = vicVcpuActivate(this);
+    if (ev !== Err.OK) return ev;
     if (this.vpm) {
       const e = this.vpm.claim(this);
-      if (e !== Err.OK) return e;
+      if (e !== Err.OK) {
+        vicVcpuDeactivate(this);
+        return e;
+      }
     }
     // A running thread holds a reference to itself until it exits (§4.2).
     this.get();
@@ -93,7 +100,12 @@ export class Thread extends HypObject {
     this.put();
   }
 
+  protected override doDeactivate(): void {
+    vicVcpuDeactivate(this);
+  }
+
   protected override released(): void {
+    vicVcpuRelease(this);
     const cs = this.cspace;
     this.cspace = null;
     cs?.put();

@@ -111,7 +111,11 @@ export class GicDistributor implements MmioDevice, Regs32 {
     if (off >= GICD_IGROUPR && off < GICD_IPRIORITYR) {
       const w = (off & 0x7f) >>> 2;
       if (w >= g.spi.words) return;
+      const activeBefore = g.spi.active[w]!;
       bitmapWrite(g.spi, w, (off >>> 7) - 1, v, g.spiValid[w]!);
+      // GICD_ICACTIVER deactivates: a hypervisor vGIC re-evaluates level sources then.
+      const deactivated = activeBefore & ~g.spi.active[w]!;
+      if (deactivated !== 0) g.spisDeactivated(w, deactivated);
       g.updateAll();
       return;
     }

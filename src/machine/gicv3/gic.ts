@@ -58,6 +58,23 @@ export interface Gicv3Options {
 /** The interrupt outputs of one CPU interface. */
 export type GicOutput = (irq: boolean, fiq: boolean) => void;
 
+/**
+ * Opt-in observer of the guest's handling of SPIs, for SPIs whose input is driven by hypervisor
+ * VIRQ sources (hyp/virq.ts). Gunyah's vGIC re-evaluates a level source when the guest deactivates
+ * its interrupt, and needs to know whether the source asserted again since the guest acknowledged
+ * it (hypervisor-abi.md §7); these two calls give it exactly those moments. Unset on the bare board,
+ * where nothing changes.
+ */
+export interface SpiObserver {
+  /** The guest acknowledged SPI `intid` (ICC_IAR0/1_EL1): it is now active. */
+  spiAcknowledged(intid: number): void;
+  /**
+   * SPI `intid` went from active to inactive (EOI with EOImode 0, ICC_DIR_EL1, GICD_ICACTIVER).
+   * Called before the GIC re-signals, so the observer may still lower the line.
+   */
+  spiDeactivated(intid: number): void;
+}
+
 /** Interrupt state of 32-INTID words: bit i of word w is INTID 32w+i (SPIs) or private INTID i of CPU w. */
 export class IntBank {
   readonly enabled: Uint32Array;
@@ -224,6 +241,9 @@ export class Gicv3 {
   private readonly rdFrames: GicRedistributor[];
   private readonly ifaces: GicCpuInterface[];
 
+  /** Observer of SPI acknowledge/deactivation (the hypervisor's vGIC); null on the bare board. */
+  spiObserver: SpiObserver | null = null;
+
   // Result of the last `select(c)`.
   private selId = INTID_SPURIOUS;
   private selPrio = IDLE_PRIORITY;
@@ -362,6 +382,30 @@ export class Gicv3 {
     if (!(intid >= 0 && intid < 32) || !(c >= 0 && c < this.cpus)) return;
     this.priv.latch[c] |= 1 << intid;
     this.updateCpu(c);
+  }
+
+  /** Whether SPI `intid` is configured edge-triggered (GICD_ICFGR Int_config[1]); false if not implemented. */
+  isSpiEdge(intid: number): boolean {
+    if (!(intid >= SPI_BASE && intid < this.intidLimit)) return false;
+    return ((this.spi.edge[intid >>> 5]! >>> (intid & 31)) & 1) !== 0;
+  }
+
+  /** The input line of SPI `intid`, as last driven by `setSpiLevel`. */
+  spiLine(intid: number): boolean {
+    if (!(intid >= SPI_BASE && intid < this.intidLimit)) return false;
+    return ((this.spi.line[intid >>> 5]! >>> (intid & 31)) & 1) !== 0;
+  }
+
+  /** Whether SPI `intid` is pending, as GICD_ISPENDR reads it. */
+  isSpiPending(intid: number): boolean {
+    if (!(intid >= SPI_BASE && intid < this.intidLimit)) return false;
+    return ((this.spi.pending(intid >>> 5) >>> (intid & 31)) & 1) !== 0;
+  }
+
+  /** Whether SPI `intid` is active, as GICD_ISACTIVER reads it. */
+  isSpiActive(intid: number): boolean {
+    if (!(intid >= SPI_BASE && intid < this.intidLimit)) return false;
+    return ((this.spi.active[intid >>> 5]! >>> (intid & 31)) & 1) !== 0;
   }
 
   /** Returns whether the pending state may have changed. */
@@ -508,6 +552,7 @@ export class Gicv3 {
     b.latch[w] &= ~bit;
     const gp = this.selPrio & this.groupPriorityMask(c, group);
     (group ? this.ap1 : this.ap0)[c] |= 1 << (gp >>> 3);
+    if (id >= SPI_BASE && this.spiObserver !== null) this.spiObserver.spiAcknowledged(id);
     if (id < SPI_BASE) this.updateCpu(c);
     else this.updateAll();
     return id;
@@ -548,7 +593,25 @@ export class Gicv3 {
 
   private deactivateOnly(c: number, id: number): void {
     if (id < SPI_BASE) this.priv.active[c] &= ~(1 << id);
-    else if (id < this.intidLimit) this.spi.active[id >>> 5] &= ~(1 << (id & 31));
+    else if (id < this.intidLimit) {
+      const w = id >>> 5;
+      const bit = 1 << (id & 31);
+      const was = this.spi.active[w]! & bit;
+      this.spi.active[w] &= ~bit;
+      if (was !== 0 && this.spiObserver !== null) this.spiObserver.spiDeactivated(id);
+    }
+  }
+
+  /** @internal GICD_ICACTIVER cleared these bits of SPI word `w`: tell the observer, lowest INTID first. */
+  spisDeactivated(w: number, bits: number): void {
+    const o = this.spiObserver;
+    if (o === null) return;
+    let m = bits >>> 0;
+    while (m !== 0) {
+      const i = 31 - Math.clz32(m & -m);
+      m &= m - 1;
+      o.spiDeactivated(w * 32 + i);
+    }
   }
 
   /**

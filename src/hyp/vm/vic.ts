@@ -1,0 +1,240 @@
+// The VIC object (hypervisor-abi.md §2.5, §4.5, §7, §9.1): a VM's virtual interrupt controller.
+// Configured in INIT (vic_configure: number of vCPUs, number of bindable shared VIRQs, options),
+// then activated; an ACTIVE VIC owns a virtual GICv3 — the same model as the board's GIC
+// (src/machine/gicv3), with Gunyah's identification, every redistributor awake at reset — plus the
+// table of VIRQ sources bound to its SPIs and the table of vCPUs by attach index (GICR number).
+//
+// Delivery of hypervisor VIRQs (§7) is modelled on the GIC's SPI input lines:
+// * level assert on a level-configured SPI raises the line; the GIC keeps it pending while the
+//   line is high (also while it is active, so it re-fires after EOI, as a level interrupt does);
+// * on an edge-configured SPI any assert (level or edge-only) is one edge (the GIC's latch);
+// * edge-only assert on a level-configured SPI is ignored;
+// * clear lowers the line;
+// * when the guest deactivates the SPI (EOI with EOImode 0, ICC_DIR_EL1, GICD_ICACTIVER) while the
+//   line is high, the source's predicate is polled with `reasserted` = "the source asserted again
+//   since the guest acknowledged it"; if it answers false the line drops.
+// The GIC tells us about acknowledge and deactivation through its opt-in SpiObserver hook.
+
+import { Err } from '../abi/errors.js';
+import { HypObject, type ObjectEvents } from '../core/object.js';
+import { Gicv3 } from '../../machine/gicv3/index.js';
+import type { SpiObserver } from '../../machine/gicv3/index.js';
+import { VIRQ_SPI_FIRST, VIRQ_SPI_LAST, type VirqSource } from '../virq.js';
+import type { Thread } from './thread.js';
+
+/** PLATFORM_MAX_CORES of the QEMU build: the largest max_vcpus (§9.1). */
+export const VIC_MAX_VCPUS = 8;
+/** GIC_SPI_NUM: INTIDs 32..1019, the largest max_virqs (§9.1). */
+export const VIC_MAX_VIRQS = 988;
+/** vic_configure option bits (§9.1); bits 63:2 must be zero. */
+export const VIC_OPTION = { max_msis_valid: 1n << 0n, disable_default_addr: 1n << 1n } as const;
+const VIC_OPTIONS_VALID = VIC_OPTION.max_msis_valid | VIC_OPTION.disable_default_addr;
+/**
+ * GICD_IIDR / GICR_IIDR of Gunyah's vGIC (§9.1): ProductID 'G' (0x47) in bits 31:24, variant and
+ * revision 0, implementer 0x070 (JEP106 Qualcomm) in bits 11:0.
+ */
+export const VGIC_IIDR = 0x4700_0070;
+
+/** A vCPU's attachment to a VIC (vic_attach_vcpu): which VIC, which GICR index. */
+export interface VcpuAttachment {
+  readonly vic: Vic;
+  readonly index: number;
+}
+
+// The thread → VIC link. Kept here rather than on Thread so this module owns all VIC state; the
+// thread module reaches it through the vicVcpu* functions below.
+const attachments = new WeakMap<Thread, VcpuAttachment>();
+
+export class Vic extends HypObject implements SpiObserver {
+  readonly type = 'vic' as const;
+  /** Number of GICRs / attachable vCPUs. Gunyah's default for an unconfigured VIC is 1. */
+  maxVcpus = 1;
+  /** Number of bindable shared VIRQs, INTIDs 32 .. 32 + maxVirqs - 1. Default 0. */
+  maxVirqs = 0;
+  /**
+   * Whether the vGIC also answers at the fixed legacy addresses (GICD 0x0800_0000, GICR
+   * 0x080A_0000 + n × 0x20000) on unmapped-IPA faults: options bit 1 (disable_default_addr) clear.
+   * An unconfigured VIC does not (our reading of Gunyah: the flag is only ever set by
+   * vic_configure, and objects start zeroed) [infer].
+   */
+  allowFixedAddrs = false;
+  /** The virtual GICv3, from activation on (null in INIT and after deactivation). */
+  gic: Gicv3 | null = null;
+  /** Bound source per shared VIRQ, index virq - 32 (allocated at activation). */
+  private sources: (VirqSource | null)[] = [];
+  /** Per shared VIRQ: 1 when its source asserted since the guest last acknowledged it. */
+  private reasserted = new Uint8Array(0);
+  /** Active vCPU per GICR index (allocated at activation). */
+  private vcpus: (Thread | null)[] = [];
+
+  constructor(events: ObjectEvents | null) {
+    super(events);
+  }
+
+  /**
+   * vic_configure's argument checks, after the cap lookup and the options check (§9.1). As in
+   * Gunyah each field is stored as soon as it has been checked, so a call failing on max_virqs
+   * still changes max_vcpus (and a failure on max_msis keeps both) — a quirk a guest can observe
+   * only by activating after a failed configure; we keep it.
+   */
+  configure(maxVcpus: number, maxVirqs: number, options: bigint, maxMsis: number): number {
+    this.allowFixedAddrs = (options & VIC_OPTION.disable_default_addr) === 0n;
+    if (maxVcpus === 0 || maxVcpus > VIC_MAX_VCPUS) return Err.ARGUMENT_INVALID;
+    this.maxVcpus = maxVcpus;
+    if (maxVirqs > VIC_MAX_VIRQS) return Err.ARGUMENT_INVALID;
+    this.maxVirqs = maxVirqs;
+    // No LPIs on this platform: any MSI count is invalid (a count without the valid flag is ignored).
+    if ((options & VIC_OPTION.max_msis_valid) !== 0n && maxMsis !== 0) return Err.ARGUMENT_INVALID;
+    return Err.OK;
+  }
+
+  /** Whether `options` has only the defined bits (vic_configure checks this before the state). */
+  static optionsValid(options: bigint): boolean {
+    return (options & ~VIC_OPTIONS_VALID) === 0n;
+  }
+
+  protected override doActivate(): number {
+    // The virtual GIC always implements all 988 SPIs (GICD_TYPER.ITLinesNumber = 31, §9.1);
+    // max_virqs only limits which of them hypervisor sources may bind.
+    const gic = new Gicv3({ cpus: this.maxVcpus, spis: VIC_MAX_VIRQS, iidr: VGIC_IIDR, asleepAtReset: false });
+    gic.spiObserver = this;
+    this.gic = gic;
+    this.sources = new Array<VirqSource | null>(this.maxVirqs).fill(null);
+    this.reasserted = new Uint8Array(this.maxVirqs);
+    this.vcpus = new Array<Thread | null>(this.maxVcpus).fill(null);
+    return Err.OK;
+  }
+
+  protected override doDeactivate(): void {
+    // Every bound source is detached; their owners may bind them again elsewhere. (No vCPU can be
+    // attached: each attached thread holds a reference to this VIC.)
+    for (const s of this.sources) if (s !== null) this.unbindSource(s);
+    this.sources = [];
+    if (this.gic !== null) this.gic.spiObserver = null;
+    this.gic = null;
+  }
+
+  // ------------------------------------------------------------------ VIRQ sources (§7)
+
+  /** See VirqSource.bind. */
+  bindShared(src: VirqSource, virq: number): number {
+    if (src.vic !== null) return Err.VIRQ_BOUND;
+    if (virq < VIRQ_SPI_FIRST || virq > VIRQ_SPI_LAST) return Err.ARGUMENT_INVALID;
+    const i = virq - VIRQ_SPI_FIRST;
+    // sources.length is max_virqs while ACTIVE (and 0 before activation and after deactivation).
+    if (i >= this.sources.length) return Err.ARGUMENT_INVALID;
+    if (this.sources[i] !== null) return Err.BUSY;
+    this.sources[i] = src;
+    this.reasserted[i] = 0;
+    src.vic = this;
+    src.virq = virq;
+    return Err.OK;
+  }
+
+  /** See VirqSource.unbind. */
+  unbindSource(src: VirqSource): void {
+    if (src.vic !== this) return;
+    const i = src.virq - VIRQ_SPI_FIRST;
+    src.vic = null;
+    if (this.sources[i] !== src) return;
+    this.sources[i] = null;
+    this.reasserted[i] = 0;
+    this.gic?.setSpiLevel(src.virq, false);
+  }
+
+  /** The source bound to shared VIRQ `virq`, or null (inspection). */
+  sourceOf(virq: number): VirqSource | null {
+    const i = virq - VIRQ_SPI_FIRST;
+    return i >= 0 && i < this.sources.length ? this.sources[i]! : null;
+  }
+
+  /** See VirqSource.assert. */
+  assertSource(src: VirqSource, edgeOnly: boolean): void {
+    const gic = this.gic;
+    if (gic === null) return;
+    const virq = src.virq;
+    this.reasserted[virq - VIRQ_SPI_FIRST] = 1;
+    if (gic.isSpiEdge(virq)) gic.pulseSpi(virq);
+    else if (!edgeOnly) gic.setSpiLevel(virq, true);
+  }
+
+  /** See VirqSource.clear. */
+  clearSource(src: VirqSource): void {
+    this.gic?.setSpiLevel(src.virq, false);
+  }
+
+  /** @internal SpiObserver: the guest acknowledged `intid`; later asserts count as reassertions. */
+  spiAcknowledged(intid: number): void {
+    const i = intid - VIRQ_SPI_FIRST;
+    if (i < this.reasserted.length) this.reasserted[i] = 0;
+  }
+
+  /** @internal SpiObserver: the guest deactivated `intid`; re-evaluate a raised level source. */
+  spiDeactivated(intid: number): void {
+    const i = intid - VIRQ_SPI_FIRST;
+    const gic = this.gic;
+    if (gic === null || i >= this.sources.length) return;
+    const src = this.sources[i]!;
+    if (src === null || !gic.spiLine(intid)) return;
+    if (!src.checkPending(this.reasserted[i] !== 0)) gic.setSpiLevel(intid, false);
+  }
+
+  // ------------------------------------------------------------------ vCPUs (§2.5, §9.1)
+
+  /** The active vCPU at GICR index `index`, or null (for GICR vdevice attachment: ERROR_IDLE). */
+  vcpuAt(index: number): Thread | null {
+    return this.vcpus[index] ?? null;
+  }
+
+  /** @internal */
+  occupy(index: number, t: Thread | null): void {
+    this.vcpus[index] = t;
+  }
+}
+
+/**
+ * vic_attach_vcpu after the lookups (vic ACTIVE with attach_vcpu; thread INIT): index must be below
+ * max_vcpus (ARGUMENT_INVALID). Attaching again replaces the previous attachment. The thread holds
+ * a reference to the VIC until it is released (vicVcpuRelease).
+ */
+export function vicAttachVcpu(vic: Vic, thread: Thread, index: number): number {
+  if (index >= vic.maxVcpus) return Err.ARGUMENT_INVALID;
+  const old = attachments.get(thread);
+  vic.get();
+  attachments.set(thread, { vic, index });
+  old?.vic.put();
+  return Err.OK;
+}
+
+/** The VIC and index a thread is attached to, or null. */
+export function vicOfVcpu(thread: Thread): VcpuAttachment | null {
+  return attachments.get(thread) ?? null;
+}
+
+/**
+ * For thread activation (vm/thread.ts, §4.5, §9.1): claim the thread's GICR index in its VIC —
+ * BUSY if another active vCPU holds it. A thread with no VIC passes here (OK); §4.5's "no VIC
+ * attached → ARGUMENT_INVALID" comes from binding the arch-timer PPIs at activation, which belongs
+ * to the thread/vtimer code.
+ */
+export function vicVcpuActivate(thread: Thread): number {
+  const a = attachments.get(thread);
+  if (a === undefined) return Err.OK;
+  if (a.vic.vcpuAt(a.index) !== null) return Err.BUSY;
+  a.vic.occupy(a.index, thread);
+  return Err.OK;
+}
+
+/** For thread deactivation (and failed activation after vicVcpuActivate): free the GICR index. */
+export function vicVcpuDeactivate(thread: Thread): void {
+  const a = attachments.get(thread);
+  if (a !== undefined && a.vic.vcpuAt(a.index) === thread) a.vic.occupy(a.index, null);
+}
+
+/** For thread release (its last reference gone): drop the thread's reference to its VIC. */
+export function vicVcpuRelease(thread: Thread): void {
+  const a = attachments.get(thread);
+  if (a === undefined) return;
+  attachments.delete(thread);
+  a.vic.put();
+}
