@@ -11,6 +11,10 @@ import { Partition } from './core/partition.js';
 import { Thread } from './vm/thread.js';
 import { HANDLERS } from './calls/index.js';
 import { GUNYAH_UID, HYP_API_INFO, SMCCC } from './abi/smccc.js';
+import { HypMemory, type MemoryOptions } from './mem/memory.js';
+import { buildRootMemory } from './mem/rootvm.js';
+import type { Addrspace } from './mem/addrspace.js';
+import type { MemExtent } from './mem/memextent.js';
 
 const ALL_ONES = 0xffff_ffff_ffff_ffffn;
 
@@ -18,8 +22,31 @@ export interface RootVm {
   partition: Partition;
   cspace: Cspace;
   thread: Thread;
-  /** Cap IDs in the root cspace, in allocation order (§11.2: cspace 0, partition 1, vcpu 2). */
-  caps: { cspace: bigint; partition: bigint; vcpu: bigint };
+  /** The root addrspace (VMID 255), attached to the root vCPU. */
+  addrspace: Addrspace;
+  /** The RM memory extent, identity-mapped into the root addrspace (§11.1 item 6). */
+  rmMemextent: MemExtent;
+  /**
+   * Cap IDs in the root cspace, in allocation order (§11.2: cspace 0, partition 1, vcpu 2, then
+   * addrspace, RM memextent, device memextent, UART memextent — read them from here, don't
+   * hardcode). The device and UART extents exist only when RAM lies above the device window.
+   */
+  caps: {
+    cspace: bigint;
+    partition: bigint;
+    vcpu: bigint;
+    addrspace: bigint;
+    rmMemextent: bigint;
+    deviceMemextent?: bigint;
+    uartMemextent?: bigint;
+  };
+}
+
+export interface HypervisorOptions {
+  /** Physical RAM (default: 64 MiB at 0x4000_0000, allocated on first touch). */
+  memory?: MemoryOptions;
+  /** Hypercall handlers (default: every handler of this build). */
+  handlers?: ReadonlyMap<string, Handler>;
 }
 
 export class Hypervisor implements ObjectEvents {
@@ -31,9 +58,14 @@ export class Hypervisor implements ObjectEvents {
   vcpuPoweredOff: ((t: Thread) => void) | null = null;
   vcpuKilled: ((t: Thread) => void) | null = null;
 
-  constructor(handlers: ReadonlyMap<string, Handler> = HANDLERS) {
+  /** Physical memory, the memory database and the VMID table (§10). */
+  readonly mem: HypMemory;
+
+  constructor(opts: HypervisorOptions | ReadonlyMap<string, Handler> = {}) {
     resetObjectIds();
-    this.dispatcher = new Dispatcher(this, handlers);
+    const o: HypervisorOptions = opts instanceof Map ? { handlers: opts } : (opts as HypervisorOptions);
+    this.mem = new HypMemory(o.memory);
+    this.dispatcher = new Dispatcher(this, o.handlers ?? HANDLERS);
   }
 
   objectEvent(obj: HypObject, what: 'create' | 'activate' | 'activate-failed' | 'destroy'): void {
@@ -50,7 +82,8 @@ export class Hypervisor implements ObjectEvents {
   /**
    * Build the root VM's objects as the hypervisor does at boot (§11.1): a privileged root
    * partition, the root cspace (2048 caps, with a master cap to itself), and the root vCPU
-   * attached to it. Memory, VIC and hwirq caps come with those modules.
+   * attached to it; the root partition owns all RAM, and the root addrspace and memory extents
+   * are built (mem/rootvm.ts). VIC and hwirq caps come with those modules.
    */
   createRootVm(): RootVm {
     const partition = this.adopt(new Partition(this, true));
@@ -64,9 +97,17 @@ export class Hypervisor implements ObjectEvents {
     thread.label = 'root';
     thread.attachCspace(cspace);
     const capVcpu = cspace.createMasterCap(thread) as bigint;
+    const mem = buildRootMemory(this, this.mem, partition, cspace, thread);
     thread.activate();
     thread.poweredOff = false; // the root VCPU is powered on at boot (§11.1 item 8)
-    return { partition, cspace, thread, caps: { cspace: capCspace, partition: capPartition, vcpu: capVcpu } };
+    return {
+      partition,
+      cspace,
+      thread,
+      addrspace: mem.addrspace,
+      rmMemextent: mem.rmMemextent,
+      caps: { cspace: capCspace, partition: capPartition, vcpu: capVcpu, ...mem.caps },
+    };
   }
 
   /** HVC from a vCPU: `imm` is the HVC immediate (ESR ISS[15:0]). */

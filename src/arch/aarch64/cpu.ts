@@ -238,6 +238,11 @@ export class Cpu {
   private readonly tlbPerm = new Uint8Array(TLB_SIZE * TLB_SETS);
   /** Base index of the TLB set for the current EL. */
   private tlbSet = TLB_SIZE;
+  /**
+   * Set by a stage-2 hook during `translate`: the rights (Access bits) the stage-2 entry grants,
+   * which the TLB entry keeps alongside stage 1's. Reset to all (7) before each hook call.
+   */
+  s2Allowed = 7;
   /** Instruction fetch cache: the current code page. */
   private fetchVpn = NO_PAGE;
   private fetchOff = 0;
@@ -783,11 +788,16 @@ export class Cpu {
     const r: WalkResult = mmuWalk(this, va, acc, el);
     if (r.fault !== 0) this.abort(va, acc, r.fault, r.level, r.s1ptw);
     let pa = r.pa;
+    let perms = r.perms;
     const s2 = this.el2?.stage2;
     if (s2) {
       const ipaPage = pa - (pa & 0xfff);
+      this.s2Allowed = 7;
       const paPage = s2(this, ipaPage, acc, va);
       pa = paPage + (pa & 0xfff);
+      // The TLB caches the combined rights: a stage-2 read-only page must not take the fast
+      // write path.
+      perms &= this.s2Allowed;
     }
     const pageBase = pa - (pa & 0xfff);
     this.tlbTag[i] = vpn;
@@ -797,8 +807,8 @@ export class Cpu {
     this.tlbOff[i] = inRam ? ro : -1;
     // Permissions the walk granted, for this regime; MMIO pages never get the fast-path bits, and
     // pages holding decoded code never get the fast write path (see markCode).
-    const fast = !inRam ? 0 : this.codeHi[ro / 4096]! !== 0 ? r.perms & ~PERM_W : r.perms;
-    this.tlbPerm[i] = fast | (r.perms << WALK_SHIFT);
+    const fast = !inRam ? 0 : this.codeHi[ro / 4096]! !== 0 ? perms & ~PERM_W : perms;
+    this.tlbPerm[i] = fast | (perms << WALK_SHIFT);
     return pa;
   }
 

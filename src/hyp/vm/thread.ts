@@ -10,6 +10,7 @@ import type { Cspace } from '../core/cspace.js';
 import type { GuestAccess } from './guest-access.js';
 import type { VpmGroup } from './vpm.js';
 import { vicVcpuActivate, vicVcpuDeactivate, vicVcpuRelease } from './vic.js';
+import { addrspaceDetachThread } from '../mem/addrspace.js';
 
 export const VCPU_DEFAULT_PRIORITY = 32;
 export const VCPU_MAX_PRIORITY = 62;
@@ -106,6 +107,7 @@ export class Thread extends HypObject {
 
   protected override released(): void {
     vicVcpuRelease(this);
+    addrspaceDetachThread(this);
     const cs = this.cspace;
     this.cspace = null;
     cs?.put();

@@ -35,8 +35,8 @@ export class VcpuEl2 implements El2 {
         // The WFI completes (PC moves on); if nothing is pending, the vCPU waits.
         cpu.pc += 4;
         if (!cpu.wakeupPending()) {
-          if (this.onWfi) this.onWfi(cpu);
-          else cpu.waiting = true;
+          cpu.waiting = true;
+          this.onWfi?.(cpu);
           cpu.requestExit();
         }
         return;
