@@ -10,7 +10,7 @@
 // set to its physical CPU's clock when it runs (1 instruction = 1 ns). A vCPU waiting in WFI is
 // blocked; its timer deadline is a wake event, and idle CPUs skip to the next event.
 
-import { Access, Cpu, Stop, type PhysBus } from '../arch/aarch64/cpu.js';
+import { Cpu, Stop, type PhysBus } from '../arch/aarch64/cpu.js';
 import { Scheduler, SchedState, type Schedulable } from './core/scheduler.js';
 import type { Hypervisor } from './hypervisor.js';
 import { RunState, type Thread } from './vm/thread.js';
@@ -106,17 +106,7 @@ export class HypSystem {
     const as = addrspaceOf(thread);
     if (as) {
       const s2 = as.stage2;
-      v.el2.stage2 = (c, ipaPage, access, va) => {
-        const pa = s2.translate(ipaPage, access, c.el);
-        if (pa >= 0) {
-          c.s2Allowed = s2.lastAllowed;
-          return pa;
-        }
-        // A stage-2 fault nothing claims (no vdevice, no VMMIO range yet) becomes a synchronous
-        // external abort in the guest (§9.6), with FAR_EL1 = the VA.
-        const ec = access === Access.Fetch ? (c.el === 0 ? 0x20 : 0x21) : c.el === 0 ? 0x24 : 0x25;
-        return c.syncException(ec, 0x10 | (access === Access.Write ? 0x40 : 0), c.pc, va);
-      };
+      v.el2.attachStage2(s2);
       s2.listeners.add(() => cpu.tlbFlushAll());
     }
     const att = vicOfVcpu(thread);
