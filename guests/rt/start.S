@@ -1,11 +1,13 @@
 // Guest entry and exception vectors. Entered at EL1h with the MMU off and DAIF masked (as QEMU's
 // `-kernel FILE.elf` and `gunyah run --bare` both start an ELF): set the stack and VBAR_EL1,
-// allow FP/SIMD at EL0/EL1 (CPACR_EL1.FPEN, reset 0 = trapped), clear .bss, run main, then
-// exit_with(main's result), which powers off through PSCI.
+// allow FP/SIMD at EL0/EL1 (CPACR_EL1.FPEN, reset 0 = trapped), clear .bss, run main(x0) with
+// the x0 the guest was entered with (a boot context: the DTB address, or what the VMM passes),
+// then exit_with(main's result), which powers off through PSCI.
 
     .section .text.boot, "ax"
     .global _start
 _start:
+    mov     x19, x0
     ldr     x1, =__stack_top
     mov     sp, x1
     adr     x1, vectors
@@ -19,10 +21,31 @@ _start:
     b.hs    2f
     str     xzr, [x1], #8
     b       1b
-2:  mov     x0, #0
+2:  mov     x0, x19
     bl      main
     bl      exit_with
 3:  b       3b
+
+// Entry of a secondary CPU started with PSCI CPU_ON(mpidr, secondary_entry, ctx), where ctx points
+// at struct secondary { u64 stack_top; u64 fn; u64 arg; }: set SP, VBAR_EL1 and CPACR_EL1, call
+// fn(arg), then PSCI CPU_OFF.
+    .text
+    .global secondary_entry
+secondary_entry:
+    ldr     x1, [x0]
+    mov     sp, x1
+    adr     x1, vectors
+    msr     vbar_el1, x1
+    mov     x1, #(3 << 20)
+    msr     cpacr_el1, x1
+    isb
+    ldr     x1, [x0, #8]
+    ldr     x0, [x0, #16]
+    blr     x1
+    movz    x0, #0x8400, lsl #16
+    movk    x0, #2
+    hvc     #0
+4:  b       4b
 
 // struct frame: x0..x30 at 0..240, sp_el0 248, elr 256, spsr 264, esr 272, far 280; 288 bytes.
 #define FRAME 288

@@ -61,14 +61,22 @@ const MASK: Record<InArg['kind'], bigint> = {
 
 export class Dispatcher {
   private readonly table: (Entry | null)[] = new Array<Entry | null>(HYPERCALL_NUM).fill(null);
-  private readonly ctx: CallCtx;
+  /**
+   * Call contexts by nesting depth: vcpu_run runs another vCPU inside the caller's hypercall, and
+   * that vCPU's own hypercalls must not overwrite the outer call's inputs and outputs.
+   */
+  private readonly ctxs: CallCtx[] = [];
+  private depth = 0;
   /** Hypercalls made, by number (for --stats and tests). */
   readonly counts = new Float64Array(HYPERCALL_NUM);
   /** Hypercall entry/exit events go here when a sink is attached. */
   readonly tracer = new Tracer();
 
-  constructor(hv: Hypervisor, handlers: ReadonlyMap<string, Handler>) {
-    this.ctx = new CallCtx(hv);
+  constructor(
+    private readonly hv: Hypervisor,
+    handlers: ReadonlyMap<string, Handler>,
+  ) {
+    this.ctxs.push(new CallCtx(hv));
     for (const row of HYPERCALLS) {
       const handler = row.unimplemented ? null : (handlers.get(row.name) ?? null);
       this.table[row.num] = {
@@ -85,9 +93,14 @@ export class Dispatcher {
     return this.table.some((e) => e?.row.name === name && e.handler !== null);
   }
 
-  /** Run call `n` for `thread`; returns the error (or 0 for calls without one). Outputs in ctx.out. */
-  private run(e: Entry, thread: Thread): number {
-    const c = this.ctx;
+  /** The call context of the next nesting level. */
+  private enter(): CallCtx {
+    const d = this.depth++;
+    return this.ctxs[d] ?? (this.ctxs[d] = new CallCtx(this.hv));
+  }
+
+  /** Run call `n` for `thread`; returns the error (or 0 for calls without one). Outputs in c.out. */
+  private run(e: Entry, thread: Thread, c: CallCtx): number {
     c.thread = thread;
     c.row = e.row;
     c.out.fill(0n);
@@ -124,27 +137,31 @@ export class Dispatcher {
       for (let k = 10; k < 18; k++) x[k] = 0n;
       return;
     }
-    const c = this.ctx;
-    const ins = e.row.inputs;
-    let err: number = Err.OK;
-    for (let k = 0; k < ins.length; k++) {
-      const kind = ins[k]!.kind;
-      if ((kind === 'res0' && x[k] !== 0n) || (kind === 'res1' && x[k] !== ALL_ONES)) err = Err.ARGUMENT_INVALID;
-      c.a[k] = x[k]! & e.masks[k]!;
+    const c = this.enter();
+    try {
+      const ins = e.row.inputs;
+      let err: number = Err.OK;
+      for (let k = 0; k < ins.length; k++) {
+        const kind = ins[k]!.kind;
+        if ((kind === 'res0' && x[k] !== 0n) || (kind === 'res1' && x[k] !== ALL_ONES)) err = Err.ARGUMENT_INVALID;
+        c.a[k] = x[k]! & e.masks[k]!;
+      }
+      if (err !== Err.OK && e.hasError) {
+        this.counts[e.row.num]!++;
+        c.out.fill(0n);
+      } else {
+        err = this.run(e, thread, c);
+      }
+      const outs = e.row.outputs;
+      for (let k = 0; k < 8; k++) {
+        if (k >= outs.length) x[k] = 0n;
+        else if (outs[k]!.kind === 'error') x[k] = BigInt(err >>> 0);
+        else x[k] = outValue(outs[k]!.kind, c.out[k]!);
+      }
+      for (let k = 10; k < 18; k++) x[k] = 0n;
+    } finally {
+      this.depth--;
     }
-    if (err !== Err.OK && e.hasError) {
-      this.counts[e.row.num]!++;
-      c.out.fill(0n);
-    } else {
-      err = this.run(e, thread);
-    }
-    const outs = e.row.outputs;
-    for (let k = 0; k < 8; k++) {
-      if (k >= outs.length) x[k] = 0n;
-      else if (outs[k]!.kind === 'error') x[k] = BigInt(err >>> 0);
-      else x[k] = outValue(outs[k]!.kind, c.out[k]!);
-    }
-    for (let k = 10; k < 18; k++) x[k] = 0n;
   }
 
   /**
@@ -157,13 +174,17 @@ export class Dispatcher {
       x[0] = ALL_ONES;
       return;
     }
-    const c = this.ctx;
-    const ins = e.row.inputs;
-    for (let k = 0; k < ins.length; k++) c.a[k] = k + 1 < 31 ? x[k + 1]! & (e.masks[k] || ALL_ONES) : 0n;
-    const err = this.run(e, thread);
-    const outs = e.row.outputs;
-    for (let k = 0; k < outs.length; k++) {
-      x[k] = outs[k]!.kind === 'error' ? BigInt.asUintN(64, BigInt(err)) : outValue(outs[k]!.kind, c.out[k]!);
+    const c = this.enter();
+    try {
+      const ins = e.row.inputs;
+      for (let k = 0; k < ins.length; k++) c.a[k] = k + 1 < 31 ? x[k + 1]! & (e.masks[k] || ALL_ONES) : 0n;
+      const err = this.run(e, thread, c);
+      const outs = e.row.outputs;
+      for (let k = 0; k < outs.length; k++) {
+        x[k] = outs[k]!.kind === 'error' ? BigInt.asUintN(64, BigInt(err)) : outValue(outs[k]!.kind, c.out[k]!);
+      }
+    } finally {
+      this.depth--;
     }
   }
 }

@@ -5,48 +5,31 @@
 import { Err } from './abi/errors.js';
 import { HVC_BASE, SMCCC_HYPERCALL_BASE } from './abi/hypercalls.js';
 import { Dispatcher, type Handler } from './dispatch.js';
-import { HypObject, ObjState, resetObjectIds, type ObjectEvents } from './core/object.js';
-import { Cspace } from './core/cspace.js';
-import { Partition } from './core/partition.js';
-import { Thread } from './vm/thread.js';
+import { HypObject, resetObjectIds, type ObjectEvents } from './core/object.js';
+import type { Thread } from './vm/thread.js';
+import { psciCall, type SuspendResume } from './vm/psci.js';
+import type { ProxyRunner } from './vm/vcpu-run.js';
 import { HANDLERS } from './calls/index.js';
 import { GUNYAH_UID, HYP_API_INFO, SMCCC } from './abi/smccc.js';
 import { HypMemory, type MemoryOptions } from './mem/memory.js';
-import { buildRootMemory } from './mem/rootvm.js';
-import type { Addrspace } from './mem/addrspace.js';
-import type { MemExtent } from './mem/memextent.js';
+import { buildRootVm, type RootVm, type RootVmOptions } from './boot/rootvm.js';
+import { PlatformPrng } from './boot/prng.js';
+import { PlatformIrqs } from './vm/hwirq.js';
+import { TRACE_DEFAULT_CLASS_FLAGS, type ObjectEventKind } from './trace.js';
 
 const ALL_ONES = 0xffff_ffff_ffff_ffffn;
 
-export interface RootVm {
-  partition: Partition;
-  cspace: Cspace;
-  thread: Thread;
-  /** The root addrspace (VMID 255), attached to the root vCPU. */
-  addrspace: Addrspace;
-  /** The RM memory extent, identity-mapped into the root addrspace (§11.1 item 6). */
-  rmMemextent: MemExtent;
-  /**
-   * Cap IDs in the root cspace, in allocation order (§11.2: cspace 0, partition 1, vcpu 2, then
-   * addrspace, RM memextent, device memextent, UART memextent — read them from here, don't
-   * hardcode). The device and UART extents exist only when RAM lies above the device window.
-   */
-  caps: {
-    cspace: bigint;
-    partition: bigint;
-    vcpu: bigint;
-    addrspace: bigint;
-    rmMemextent: bigint;
-    deviceMemextent?: bigint;
-    uartMemextent?: bigint;
-  };
-}
+export type { RootVm, RootVmOptions };
 
 export interface HypervisorOptions {
   /** Physical RAM (default: 64 MiB at 0x4000_0000, allocated on first touch). */
   memory?: MemoryOptions;
   /** Hypercall handlers (default: every handler of this build). */
   handlers?: ReadonlyMap<string, Handler>;
+  /** How createRootVm lays out the root VM: RM images, entry point, boot CPU (boot/rootvm.ts). */
+  rootVm?: RootVmOptions;
+  /** Seed of the platform random source behind prng_get_entropy (default: a fixed value). */
+  seed?: bigint | number;
 }
 
 export class Hypervisor implements ObjectEvents {
@@ -57,20 +40,67 @@ export class Hypervisor implements ObjectEvents {
   vcpuPoweredOn: ((t: Thread) => void) | null = null;
   vcpuPoweredOff: ((t: Thread) => void) | null = null;
   vcpuKilled: ((t: Thread) => void) | null = null;
+  /** A VCPU entered PSCI CPU_SUSPEND (resume: restart point of a powerdown suspend, §9.3). */
+  vcpuSuspend: ((t: Thread, resume: SuspendResume | null) => void) | null = null;
+  /**
+   * PSCI SYSTEM_OFF / SYSTEM_RESET / SYSTEM_RESET2 from a critical VCPU (the root VM or the HLOS):
+   * the real platform powers off or resets. Returns a PSCI code for RESET2 (which may fail).
+   */
+  platformPower: ((what: 'off' | 'reset' | 'reset2', type: bigint, cookie: bigint) => number) | null = null;
+  /** What runs proxy-scheduled vCPUs for vcpu_run (the running system), if any. */
+  proxyRunner: ProxyRunner | null = null;
+  /** scheduler_yield (§8.2): `target` null gives up the rest of the timeslice. */
+  schedYield: ((caller: Thread, target: Thread | null) => void) | null = null;
+  /** A vCPU became proxy-scheduled after activation (vcpu_bind_virq of its run-wakeup VIRQ). */
+  vcpuProxied: ((t: Thread) => void) | null = null;
+
+  /** Make `t` proxy-scheduled (§8.4): from now on it runs only inside vcpu_run. */
+  setProxy(t: Thread): void {
+    if (t.proxy) return;
+    t.proxy = true;
+    this.vcpuProxied?.(t);
+  }
 
   /** Physical memory, the memory database and the VMID table (§10). */
   readonly mem: HypMemory;
+  /** The physical interrupt controller: line levels and hwirq claims (vm/hwirq.ts). */
+  readonly irqs = new PlatformIrqs();
+  /** The platform random source (prng_get_entropy), seeded: deterministic. */
+  readonly prng: PlatformPrng;
+  /** Enabled trace classes (trace_update_class_flags, §2.10; classes in trace.ts). */
+  traceClassFlags = TRACE_DEFAULT_CLASS_FLAGS;
+  /**
+   * Virtual time in ns, for everything in the hypervisor that reads the clock (prng_get_entropy's
+   * rate limit, trace timestamps). The running system (system.ts) sets it; 0 until then.
+   */
+  now: () => number = () => 0;
+  private readonly rootVmOptions: RootVmOptions | undefined;
 
   constructor(opts: HypervisorOptions | ReadonlyMap<string, Handler> = {}) {
     resetObjectIds();
     const o: HypervisorOptions = opts instanceof Map ? { handlers: opts } : (opts as HypervisorOptions);
     this.mem = new HypMemory(o.memory);
+    this.prng = new PlatformPrng(o.seed);
+    this.rootVmOptions = o.rootVm;
     this.dispatcher = new Dispatcher(this, o.handlers ?? HANDLERS);
+    // One clock: trace timestamps follow the hypervisor's virtual time.
+    this.dispatcher.tracer.now = () => this.now();
   }
 
-  objectEvent(obj: HypObject, what: 'create' | 'activate' | 'activate-failed' | 'destroy'): void {
+  /** Object lifecycle (§4.2): the live set, and a trace event when tracing is on. */
+  objectEvent(obj: HypObject, what: ObjectEventKind): void {
     if (what === 'create') this.live.add(obj);
     else if (what === 'destroy') this.live.delete(obj);
+    const tr = this.dispatcher.tracer;
+    if (tr.on) tr.object(what, obj.type, obj.oid, obj.type === 'thread' ? (obj as Thread).label : '');
+  }
+
+  /**
+   * A platform device drives physical SPI `intid` (32..PLATFORM_IRQ_MAX, e.g. the PL011 on SPI 33):
+   * a hwirq bound to a VIRQ forwards the level to it (vm/hwirq.ts). Other INTIDs throw.
+   */
+  platformIrq(intid: number, level: boolean): void {
+    this.irqs.setLine(intid, level);
   }
 
   /** Register a new object (every constructor path goes through here). */
@@ -80,34 +110,13 @@ export class Hypervisor implements ObjectEvents {
   }
 
   /**
-   * Build the root VM's objects as the hypervisor does at boot (§11.1): a privileged root
-   * partition, the root cspace (2048 caps, with a master cap to itself), and the root vCPU
-   * attached to it; the root partition owns all RAM, and the root addrspace and memory extents
-   * are built (mem/rootvm.ts). VIC and hwirq caps come with those modules.
+   * Build the root VM as the hypervisor does at boot (§11.1–11.2, boot/rootvm.ts): root partition,
+   * cspace, vCPU, VIC, hwirqs, addrspace and memory extents, the boot environment in the RM region,
+   * and the root vCPU powered on at the entry with X0 = env_ipa. `opts` defaults to the
+   * constructor's `rootVm` option.
    */
-  createRootVm(): RootVm {
-    const partition = this.adopt(new Partition(this, true));
-    const cspace = this.adopt(new Cspace(this));
-    cspace.configure(2048);
-    cspace.activate();
-    const capCspace = cspace.createMasterCap(cspace) as bigint;
-    const capPartition = cspace.createMasterCap(partition) as bigint;
-    partition.state = ObjState.ACTIVE;
-    const thread = this.adopt(new Thread(this));
-    thread.label = 'root';
-    thread.attachCspace(cspace);
-    const capVcpu = cspace.createMasterCap(thread) as bigint;
-    const mem = buildRootMemory(this, this.mem, partition, cspace, thread);
-    thread.activate();
-    thread.poweredOff = false; // the root VCPU is powered on at boot (§11.1 item 8)
-    return {
-      partition,
-      cspace,
-      thread,
-      addrspace: mem.addrspace,
-      rmMemextent: mem.rmMemextent,
-      caps: { cspace: capCspace, partition: capPartition, vcpu: capVcpu, ...mem.caps },
-    };
+  createRootVm(opts: RootVmOptions | undefined = this.rootVmOptions): RootVm {
+    return buildRootVm(this, opts);
   }
 
   /** HVC from a vCPU: `imm` is the HVC immediate (ESR ISS[15:0]). */
@@ -164,6 +173,7 @@ export class Hypervisor implements ObjectEvents {
         return write32(x, [ok ? 0 : -1, keep(x, 1), keep(x, 2), keep(x, 3)]);
       }
     }
+    if (fast && owner === SMCCC.OWNER_STANDARD && thread.vpm !== null && psciCall(this, thread, x, fid)) return;
     if (fast && owner === SMCCC.OWNER_STANDARD && fn === 0x000a && !smc64) {
       // PSCI_FEATURES answers even without a vpm_group: 0 only for SMCCC_VERSION (§9.3).
       const q = Number(x[1]! & 0xffff_ffffn);

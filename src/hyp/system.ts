@@ -7,31 +7,58 @@
 // Time: each physical CPU has a local clock (virtual ns); the loop always advances the CPU that
 // is furthest behind (lowest index on ties) by at most one quantum, so clocks never drift apart by
 // more than that and the interleaving is a pure function of the inputs. A vCPU's `cpu.icount` is
-// set to its physical CPU's clock when it runs (1 instruction = 1 ns). A vCPU waiting in WFI is
-// blocked; its timer deadline is a wake event, and idle CPUs skip to the next event.
+// set to its physical CPU's clock when it runs (1 instruction = 1 ns). A vCPU waiting in WFI (or
+// PSCI CPU_SUSPEND) is blocked; its timer deadline is a wake event, and idle CPUs skip to the next
+// event.
+//
+// Proxy scheduling (§8.4): a proxy-scheduled vCPU is never queued; it runs only inside a
+// `vcpu_run` of another vCPU, on that caller's physical CPU and clock, for at most one quantum of
+// the caller's timeslice. Wakeups that reach it while it is not being run assert its run-wakeup
+// VIRQ instead of queueing it.
 
-import { Cpu, Stop, type PhysBus } from '../arch/aarch64/cpu.js';
+import { Access, Cpu, Stop, type PhysBus } from '../arch/aarch64/cpu.js';
+import { mmuWalk } from '../arch/aarch64/mmu.js';
+import type { Stage2 } from './mem/stage2.js';
+import { S1_FAULT, Stage2Access } from './vm/stage2-access.js';
+import { Err } from './abi/errors.js';
 import { Scheduler, SchedState, type Schedulable } from './core/scheduler.js';
 import type { Hypervisor } from './hypervisor.js';
 import { RunState, type Thread } from './vm/thread.js';
 import { VcpuEl2 } from './vm/vcpu-el2.js';
 import { addrspaceOf } from './mem/addrspace.js';
-import { vicOfVcpu } from './vm/vic.js';
+import { vicMpidrOfIndex, vicOfVcpu } from './vm/vic.js';
+import type { SuspendResume } from './vm/psci.js';
+import { RunReport, VCPU_RUN_STATE, WAKEUP_FROM, type ProxyRunner } from './vm/vcpu-run.js';
+import { NativeIrq, NativeVcpu } from './vm/native.js';
 
 /** Longest stretch a vCPU runs before the loop looks at the other CPUs (virtual ns). */
 export const QUANTUM_NS = 100_000;
 const PPI_VTIMER = 27;
 const PPI_PTIMER = 30;
+/** A "PA" no RAM has: a descriptor read from it fails the walk. */
+const NOT_RAM = -(2 ** 52);
 
-export type SystemStop = 'limit' | 'idle' | 'halted';
+/**
+ * Why `run` returned: the time limit, nothing left to run, or the platform stopped (a critical
+ * VCPU's PSCI SYSTEM_OFF/RESET, or a CPU halt).
+ */
+export type SystemStop = 'limit' | 'idle' | 'halted' | 'platform-off' | 'platform-reset';
 
 /** An emulated vCPU: its CPU state and how it is wired to the hypervisor. */
 export class EmulatedVcpu implements Schedulable {
   readonly cpu: Cpu;
   readonly el2: VcpuEl2;
   sched = new SchedState();
-  /** Waiting in WFI for an interrupt. */
+  /** Waiting in WFI or CPU_SUSPEND for an interrupt. */
   waiting = false;
+  /** In CPU_SUSPEND: where a powerdown suspend resumes (null: standby, returns SUCCESS). */
+  resume: SuspendResume | null = null;
+  /** The power_state of the CPU_SUSPEND it waits in (EXPECTS_WAKEUP data0). */
+  suspendState = 0n;
+  /** Being run inside a vcpu_run. */
+  proxyActive = false;
+  /** Stage 2 for table walks made on the hypervisor's behalf: a miss fails the walk, no fault. */
+  quietStage2: ((cpu: Cpu, ipaPage: number) => number) | null = null;
 
   constructor(
     readonly thread: Thread,
@@ -53,18 +80,75 @@ export class EmulatedVcpu implements Schedulable {
     return this.thread.timesliceNs;
   }
 
-  runnable(): boolean {
+  /** Able to execute now, leaving aside whether proxy scheduling allows it. */
+  ready(): boolean {
     const t = this.thread;
-    return (t.runState === RunState.READY || t.runState === RunState.KILLED) && !t.poweredOff && !this.waiting;
+    return (
+      (t.runState === RunState.READY || t.runState === RunState.KILLED) &&
+      !t.poweredOff &&
+      !t.faulted &&
+      !this.waiting &&
+      !this.el2.pendingVmmio
+    );
+  }
+
+  runnable(): boolean {
+    return this.ready() && (!this.thread.proxy || this.proxyActive);
   }
 }
 
-export class HypSystem {
+/**
+ * A native program (the RM, a host VMM, a test driver): `step` runs when the scheduler picks its
+ * vCPU and makes hypercalls through `v` (each costs modelled time, and so does every vCPU it runs
+ * through vcpu_run). It returns what the vCPU does next: 'yield' (stay runnable; the loop lets
+ * other CPUs catch up and calls again), 'wait' (block until an interrupt is pending at its VIC, as
+ * a WFI would), or 'off' (power off).
+ */
+export interface NativeProgram {
+  step(v: NativeVcpu): 'yield' | 'wait' | 'off';
+}
+
+/** Time charged for one `step` call besides its hypercalls (virtual ns). */
+export const NATIVE_STEP_NS = 100;
+
+/** A native vCPU scheduled like any other. */
+export class NativeRunner implements Schedulable {
+  sched = new SchedState();
+  waiting = false;
+
+  constructor(
+    readonly thread: Thread,
+    readonly vcpu: NativeVcpu,
+    readonly program: NativeProgram,
+  ) {}
+
+  get priority(): number {
+    return this.thread.priority;
+  }
+  get affinity(): number {
+    return this.thread.affinity;
+  }
+  get timesliceNs(): bigint {
+    return this.thread.timesliceNs;
+  }
+
+  runnable(): boolean {
+    const t = this.thread;
+    return t.runState === RunState.READY && !t.poweredOff && !this.waiting;
+  }
+}
+
+export class HypSystem implements ProxyRunner {
   readonly sched: Scheduler;
   /** Local clock of each physical CPU, in virtual ns. */
   readonly time: Float64Array;
   private readonly vcpus = new Map<Thread, EmulatedVcpu>();
+  private readonly natives = new Map<Thread, NativeRunner>();
   private readonly bus: PhysBus;
+  /** The physical CPU whose clock is "now" for the hypervisor. */
+  private pcpuNow = 0;
+  /** Set by a critical VCPU's PSCI SYSTEM_OFF/RESET: the loop stops. */
+  private platformStop: SystemStop | null = null;
 
   constructor(
     readonly hv: Hypervisor,
@@ -76,15 +160,28 @@ export class HypSystem {
     // Guests see RAM only through stage 2; device windows are emulated on stage-2 faults, so the
     // physical bus has no MMIO.
     this.bus = { ramBase: phys.base, ram: phys.bytes, mmioRead: () => null, mmioWrite: () => false };
+    hv.proxyRunner = this;
+    // Virtual time for the hypervisor (rate limits, trace timestamps): the clock of the CPU the
+    // loop is running.
+    hv.now = () => this.time[this.pcpuNow]!;
     hv.vcpuPoweredOn = (t) => {
       const v = this.vcpus.get(t);
       if (v) this.powerOn(v);
+      const n = this.natives.get(t);
+      if (n) {
+        n.waiting = false;
+        this.sched.wake(n);
+      }
     };
     hv.vcpuPoweredOff = (t) => {
+      const n = this.natives.get(t);
+      if (n) this.sched.block(n);
       const v = this.vcpus.get(t);
       if (v) {
+        v.waiting = false;
+        v.resume = null;
         this.sched.block(v);
-        v.cpu.requestExit();
+        v.cpu.leave();
       }
     };
     hv.vcpuKilled = (t) => {
@@ -92,10 +189,35 @@ export class HypSystem {
       if (v) {
         // A killed vCPU unwinds and exits; in this model it exits at once.
         this.sched.block(v);
-        v.cpu.requestExit();
+        v.cpu.leave();
         t.exit();
+        if (t.proxy && !v.proxyActive) t.wakeupSource.assert(true);
       }
     };
+    hv.vcpuSuspend = (t, resume) => {
+      const v = this.vcpus.get(t);
+      if (!v) return;
+      v.suspendState = v.cpu.x[1]! & 0xffff_ffffn;
+      // A wakeup already pending: CPU_SUSPEND returns SUCCESS at once (§9.3).
+      if (v.cpu.wakeupPending()) {
+        t.suspended = false;
+        return;
+      }
+      v.resume = resume;
+      v.waiting = true;
+      v.cpu.waiting = true;
+      v.cpu.requestExit();
+    };
+    hv.vcpuProxied = (t) => {
+      const v = this.vcpus.get(t);
+      if (v) this.sched.block(v);
+    };
+    hv.platformPower = (what) => {
+      this.platformStop = what === 'off' ? 'platform-off' : 'platform-reset';
+      for (const v of this.vcpus.values()) v.cpu.leave();
+      return 0;
+    };
+    hv.schedYield = (caller, target) => this.yield(caller, target);
   }
 
   /** Make `thread` an emulated vCPU (call after it is configured and attached, before power-on). */
@@ -108,12 +230,15 @@ export class HypSystem {
       const s2 = as.stage2;
       v.el2.attachStage2(s2);
       s2.listeners.add(() => cpu.tlbFlushAll());
+      // Hypercalls that copy guest buffers translate the VA as this vCPU does: its stage 1, then
+      // stage 2 (§5.2).
+      thread.access = new Stage2Access(s2, this.hv.mem.phys, 1, (va, write) => this.stage1(v, s2, va, write));
     }
     const att = vicOfVcpu(thread);
     if (att && att.vic.gic) {
       const gic = att.vic.gic;
       cpu.sysregHook = gic.cpuInterface(att.index);
-      cpu.sys.mpidr = 0x8000_0000n | BigInt(att.index);
+      cpu.sys.mpidr = vicMpidrOfIndex(att.vic, att.index);
       gic.connect(att.index, (irq, fiq) => {
         cpu.setIrq(irq);
         cpu.setFiq(fiq);
@@ -123,6 +248,50 @@ export class HypSystem {
     }
     if (!thread.poweredOff) this.powerOn(v);
     return v;
+  }
+
+  /**
+   * Run `program` as the native vCPU `thread` (configured, attached and activated by hypercalls
+   * like any vCPU; it starts when powered on, or now if it already is).
+   */
+  addNative(thread: Thread, program: NativeProgram): NativeRunner {
+    const vcpu = new NativeVcpu(this.hv, thread);
+    const n = new NativeRunner(thread, vcpu, program);
+    this.natives.set(thread, n);
+    const att = vicOfVcpu(thread);
+    if (att && att.vic.gic) {
+      vcpu.irq = new NativeIrq(att.vic.gic, att.index);
+      att.vic.gic.connect(att.index, (irq) => {
+        if (irq && n.waiting) {
+          n.waiting = false;
+          this.sched.wake(n);
+        }
+      });
+    }
+    if (!thread.poweredOff) this.sched.wake(n);
+    return n;
+  }
+
+  /**
+   * The IPA of the page holding `va` under the vCPU's stage 1, or S1_FAULT. Descriptor fetches go
+   * through stage 2 without faulting into the guest (a miss is a walk fault here): this runs inside
+   * a hypercall, which reports errors instead of injecting exceptions.
+   */
+  private stage1(v: EmulatedVcpu, s2: Stage2, va: number, write: boolean): number {
+    // MMU off: the VA is the IPA (upper-half addresses are out of range).
+    if ((v.cpu.sys.sctlrEl1 & 1n) === 0n) return va >= 0 ? va : S1_FAULT;
+    const el2 = v.el2;
+    const saved = el2.stage2;
+    el2.stage2 = v.quietStage2 ??= (c, ipaPage) => {
+      const pa = s2.translate(ipaPage, Access.Read, c.el);
+      return pa >= 0 ? pa : NOT_RAM;
+    };
+    try {
+      const r = mmuWalk(v.cpu, va, write ? Access.Write : Access.Read, v.cpu.el);
+      return r.fault !== 0 ? S1_FAULT : r.pa - (r.pa % 4096);
+    } finally {
+      el2.stage2 = saved;
+    }
   }
 
   vcpuOf(thread: Thread): EmulatedVcpu | undefined {
@@ -142,14 +311,42 @@ export class HypSystem {
     cpu.writeSpBank(1, t.spEl1);
     t.resetPending = false;
     v.waiting = false;
-    this.sched.wake(v);
+    v.resume = null;
+    this.makeRunnable(v);
   }
 
+  /** A wakeup (interrupt, timer) for a vCPU waiting in WFI or CPU_SUSPEND. */
   private wake(v: EmulatedVcpu): void {
     v.waiting = false;
+    const t = v.thread;
+    if (t.suspended) {
+      t.suspended = false;
+      const r = v.resume;
+      v.resume = null;
+      if (r) {
+        // Powerdown suspend: the CPU restarts at `entry` with X0 = context, EL1 reset (§9.3);
+        // the other registers keep their values.
+        const cpu = v.cpu;
+        const now = cpu.icount;
+        const x = cpu.x.slice();
+        cpu.reset(Number(BigInt.asIntN(64, r.entry)));
+        cpu.icount = now;
+        cpu.x.set(x, 0);
+        cpu.x[0] = r.ctx;
+      }
+    }
+    this.makeRunnable(v);
+  }
+
+  /** Queue a vCPU that can run again, or for a proxy-scheduled one, tell its owner (§8.4). */
+  private makeRunnable(v: EmulatedVcpu): void {
+    if (v.thread.proxy) {
+      if (!v.proxyActive) v.thread.wakeupSource.assert(true);
+      return;
+    }
     if (this.sched.wake(v)) {
       const cur = this.sched.running(v.affinity);
-      if (cur instanceof EmulatedVcpu) cur.cpu.requestExit();
+      if (cur instanceof EmulatedVcpu) cur.cpu.leave();
     }
   }
 
@@ -161,7 +358,7 @@ export class HypSystem {
       if (at <= now) {
         if (v.cpu.icount < at) v.cpu.icount = at;
         v.cpu.updateTimers();
-        if (v.cpu.wakeupPending()) this.wake(v);
+        if (v.cpu.wakeupPending() && v.waiting) this.wake(v);
       }
     }
   }
@@ -173,41 +370,167 @@ export class HypSystem {
     return next;
   }
 
+  /**
+   * Run `v` on physical CPU `p` from virtual time `now` for at most `budget` ns. Returns the
+   * elapsed time. Afterwards `v.waiting` says whether it stopped to wait for an interrupt.
+   */
+  private runVcpu(v: EmulatedVcpu, now: number, budget: number): { elapsed: number; stop: Stop } {
+    const cpu = v.cpu;
+    if (cpu.icount < now) cpu.icount = now;
+    const start = cpu.icount;
+    const stop = cpu.run(start + Math.max(1, budget));
+    if (stop === Stop.Wfi || v.waiting) {
+      v.waiting = true;
+      if (cpu.wakeupPending()) this.wake(v);
+    }
+    return { elapsed: cpu.icount - start, stop };
+  }
+
   /** Run until every CPU's clock reaches `untilNs`, or nothing can run any more. */
   run(untilNs: number): SystemStop {
     const n = this.time.length;
     for (;;) {
+      if (this.platformStop) return this.platformStop;
       let p = 0;
       for (let k = 1; k < n; k++) if (this.time[k]! < this.time[p]!) p = k;
       const now = this.time[p]!;
       if (now >= untilNs) return 'limit';
+      this.pcpuNow = p;
       this.fireTimers(now);
       this.sched.schedule(p);
       const r = this.sched.running(p);
+      if (r instanceof NativeRunner) {
+        this.stepNative(p, r, now);
+        continue;
+      }
       if (!(r instanceof EmulatedVcpu)) {
         // Idle: skip to the next event (a timer, or the next busy CPU's clock), or stop.
         let next = this.nextWake();
         for (let k = 0; k < n; k++) if (k !== p && this.sched.running(k) !== null) next = Math.min(next, this.time[k]!);
         if (next === Infinity) {
-          if ([...this.vcpus.values()].every((v) => !v.runnable())) return 'idle';
+          if ([...this.vcpus.values(), ...this.natives.values()].every((v) => !v.runnable())) return 'idle';
           next = now + QUANTUM_NS;
         }
         this.time[p] = Math.min(untilNs, Math.max(now + 1, next));
         continue;
       }
-      const cpu = r.cpu;
-      if (cpu.icount < now) cpu.icount = now;
-      const budget = Math.max(1, Math.min(QUANTUM_NS, this.sched.sliceLeft(p), untilNs - now, this.nextWake() - now));
-      const stop = cpu.run(cpu.icount + budget);
-      const elapsed = cpu.icount - now;
-      this.time[p] = cpu.icount;
+      const budget = Math.min(QUANTUM_NS, this.sched.sliceLeft(p), untilNs - now, this.nextWake() - now);
+      const { elapsed, stop } = this.runVcpu(r, now, budget);
+      this.time[p] = now + elapsed;
       this.sched.account(p, elapsed);
-      if (stop === Stop.Wfi || r.waiting) {
-        r.waiting = true;
-        if (cpu.wakeupPending()) r.waiting = false;
-        else this.sched.block(r);
-      }
+      if (!r.runnable()) this.sched.block(r);
       if (stop === Stop.Halt) return 'halted';
     }
+  }
+
+  private stepNative(p: number, r: NativeRunner, now: number): void {
+    const v = r.vcpu;
+    v.spentNs = 0;
+    const what = r.program.step(v);
+    // The step's cost: its hypercalls, vCPUs it ran through vcpu_run (which already moved this
+    // CPU's clock), and a fixed charge so a program that makes no call still advances time.
+    const elapsed = v.spentNs + NATIVE_STEP_NS;
+    this.time[p] = Math.max(this.time[p]!, now) + elapsed;
+    this.sched.account(p, elapsed);
+    if (what === 'off') {
+      if (!r.thread.poweredOff) {
+        r.thread.poweredOff = true;
+        this.sched.block(r);
+      }
+    } else if (what === 'wait') {
+      if (!(v.irq?.pending() ?? false)) {
+        r.waiting = true;
+        this.sched.block(r);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ proxy scheduling (§8.4)
+
+  isRunning(t: Thread): boolean {
+    const v = this.vcpus.get(t);
+    if (!v) return false;
+    if (v.proxyActive) return true;
+    for (let p = 0; p < this.time.length; p++) if (this.sched.running(p) === v) return true;
+    return false;
+  }
+
+  report(t: Thread, out: RunReport): RunReport {
+    const v = this.vcpus.get(t);
+    if (t.faulted) return out.set(VCPU_RUN_STATE.FAULT);
+    if (t.resetRequest) return out.set(VCPU_RUN_STATE.PSCI_SYSTEM_RESET, t.resetRequest.type, t.resetRequest.cookie);
+    if (t.runState === RunState.KILLED || t.runState === RunState.EXITED) {
+      return out.set(VCPU_RUN_STATE.POWERED_OFF, 1n);
+    }
+    if (t.poweredOff || t.runState === RunState.INIT) return out.set(VCPU_RUN_STATE.POWERED_OFF, 0n);
+    if (!v) return out.set(VCPU_RUN_STATE.BLOCKED);
+    const mmio = v.el2.pendingVmmio;
+    if (mmio) {
+      return mmio.write
+        ? out.set(VCPU_RUN_STATE.ADDRSPACE_VMMIO_WRITE, BigInt(mmio.ipa), BigInt(mmio.size), mmio.value)
+        : out.set(VCPU_RUN_STATE.ADDRSPACE_VMMIO_READ, BigInt(mmio.ipa), BigInt(mmio.size));
+    }
+    if (v.waiting) {
+      return t.suspended
+        ? out.set(VCPU_RUN_STATE.EXPECTS_WAKEUP, v.suspendState, BigInt(WAKEUP_FROM.PSCI_CPU_SUSPEND))
+        : out.set(VCPU_RUN_STATE.EXPECTS_WAKEUP, 0n, BigInt(WAKEUP_FROM.WFI));
+    }
+    return out.set(VCPU_RUN_STATE.READY);
+  }
+
+  /** vcpu_run (ProxyRunner.proxyRun). */
+  proxyRun(caller: Thread, t: Thread, resume: bigint, out: RunReport): number {
+    const v = this.vcpus.get(t);
+    if (!v) {
+      this.report(t, out);
+      return Err.OK;
+    }
+    // Resume data for the state last reported: a pending VMMIO access completes (a read loads
+    // resume_data_0).
+    if (v.el2.pendingVmmio) v.el2.resumeVmmio(v.cpu, resume);
+    if (v.ready()) {
+      // The caller's physical CPU: the one the loop is running, or (a native caller driven from
+      // outside the loop) its affinity.
+      const p = this.callerPcpu(caller);
+      const now = this.time[p]!;
+      const slice = this.sched.current(p) !== null ? this.sched.sliceLeft(p) : QUANTUM_NS;
+      const budget = Math.max(1, Math.min(QUANTUM_NS, slice, this.nextWake() - now));
+      v.proxyActive = true;
+      v.el2.onVmmio = () => {};
+      let elapsed = 0;
+      try {
+        elapsed = this.runVcpu(v, now, budget).elapsed;
+      } finally {
+        v.proxyActive = false;
+      }
+      this.time[p] = now + elapsed;
+      if (this.sched.current(p) !== null) this.sched.account(p, elapsed);
+    }
+    this.report(t, out);
+    return Err.OK;
+  }
+
+  private callerPcpu(caller: Thread): number {
+    const n = this.time.length;
+    for (let p = 0; p < n; p++) {
+      const r = this.sched.running(p) as { thread?: Thread } | null;
+      if (r?.thread === caller) return p;
+    }
+    return caller.affinity < n ? caller.affinity : 0;
+  }
+
+  // ------------------------------------------------------------------ scheduler_yield (§8.2)
+
+  private yield(caller: Thread, target: Thread | null): void {
+    const p = this.callerPcpu(caller);
+    const me = this.vcpus.get(caller);
+    if (!me) return;
+    if (target === null) {
+      this.sched.yieldSlice(p, me);
+      me.cpu.leave();
+      return;
+    }
+    const tv = this.vcpus.get(target);
+    if (tv && this.sched.yieldTo(p, me, tv)) me.cpu.leave();
   }
 }

@@ -11,15 +11,61 @@ import type { HypercallRow } from './abi/hypercalls.js';
 export type TraceEvent =
   | { kind: 'hypercall'; t: number; cpu: number; vcpu: string; name: string; args: string[] }
   | { kind: 'hypercall-ret'; t: number; cpu: number; vcpu: string; name: string; error: string | null; outs: string[] }
-  | { kind: 'object'; t: number; what: 'create' | 'activate' | 'activate-failed' | 'destroy'; obj: string }
+  | {
+      kind: 'object';
+      t: number;
+      what: ObjectEventKind;
+      /** `type#oid`, the object's name everywhere else in the trace. */
+      obj: string;
+      type: string;
+      oid: number;
+      /** A human label when the object has one (a vCPU's `root`, `vm3/vcpu0`), else ''. */
+      label: string;
+    }
   | { kind: 'virq'; t: number; what: 'assert' | 'clear' | 'ack' | 'eoi'; vic: string; virq: number; source: string }
   | { kind: 'sched'; t: number; cpu: number; from: string | null; to: string | null; reason: string }
   | { kind: 'fault'; t: number; cpu: number; vcpu: string; syndrome: string; pc: string }
   | { kind: 'message'; t: number; cpu: number; vcpu: string; text: string };
 
+/** Object lifecycle events (hypervisor-abi.md §4.2): created (INIT), activated, activation failed, destroyed. */
+export type ObjectEventKind = 'create' | 'activate' | 'activate-failed' | 'destroy';
+
 export interface TraceSink {
   event(e: TraceEvent): void;
 }
+
+/**
+ * Gunyah's trace classes (trace_update_class_flags, hypervisor-abi.md §2.10): bit n of the class
+ * flags enables class n. ERROR and DEBUG come first (the core enumeration); the log and trace
+ * buffer modules append theirs — in which order depends on the build's module order, which the
+ * public sources do not pin down, so this numbering (log module first, as the modules sort by
+ * name) is our choice [infer].
+ */
+export const TRACE_CLASS = {
+  ERROR: 0,
+  DEBUG: 1,
+  LOG_BUFFER: 2,
+  LOG_TRACE_BUFFER: 3,
+  TRACE_BUFFER: 4,
+  TRACE_LOG_BUFFER: 5,
+} as const;
+
+const classBit = (c: number): bigint => 1n << BigInt(c);
+
+/**
+ * The bits trace_update_class_flags may change. Gunyah starts from `~0U` — a 32-bit all-ones, so
+ * bits 63:32 are never public — and removes the two classes that route log messages (LOG_BUFFER,
+ * LOG_TRACE_BUFFER), which only the hypervisor itself may change.
+ */
+export const TRACE_PUBLIC_CLASS_FLAGS =
+  0xffff_ffffn & ~(classBit(TRACE_CLASS.LOG_BUFFER) | classBit(TRACE_CLASS.LOG_TRACE_BUFFER));
+
+/**
+ * The class flags at boot: ERROR and TRACE_BUFFER (trace init of a debug build) and LOG_BUFFER
+ * (log init turns its own buffer on).
+ */
+export const TRACE_DEFAULT_CLASS_FLAGS =
+  classBit(TRACE_CLASS.ERROR) | classBit(TRACE_CLASS.TRACE_BUFFER) | classBit(TRACE_CLASS.LOG_BUFFER);
 
 /** A sink that keeps every event (tests, exporters). */
 export class TraceBuffer implements TraceSink {
@@ -61,6 +107,12 @@ export class Tracer {
     });
   }
 
+  /** An object lifecycle event (the caller checks `on` first, so tracing off builds nothing). */
+  object(what: ObjectEventKind, type: string, oid: number, label: string): void {
+    if (!this.sink) return;
+    this.sink.event({ kind: 'object', t: this.now(), what, obj: `${type}#${oid}`, type, oid, label });
+  }
+
   emit(e: TraceEvent): void {
     this.sink?.event(e);
   }
@@ -79,7 +131,7 @@ export function traceText(events: readonly TraceEvent[]): string {
         lines.push(`${t}  cpu${e.cpu} ${e.vcpu}: ${e.name} → ${[e.error ?? '', ...e.outs].filter(Boolean).join(', ')}`);
         break;
       case 'object':
-        lines.push(`${t}  object ${e.obj} ${e.what}`);
+        lines.push(`${t}  object ${e.obj}${e.label ? ` (${e.label})` : ''} ${e.what}`);
         break;
       case 'virq':
         lines.push(`${t}  virq ${e.virq} on ${e.vic} ${e.what} (${e.source})`);
@@ -140,7 +192,15 @@ export function traceChrome(events: readonly TraceEvent[]): string {
         });
         break;
       case 'object':
-        out.push({ name: `${e.what} ${e.obj}`, ph: 'i', s: 'g', ts, pid: 1, tid: tid('objects') });
+        out.push({
+          name: `${e.what} ${e.obj}`,
+          ph: 'i',
+          s: 'g',
+          ts,
+          pid: 1,
+          tid: tid('objects'),
+          args: { type: e.type, oid: e.oid, ...(e.label ? { label: e.label } : {}) },
+        });
         break;
       case 'virq':
         out.push({

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { Hypervisor } from '../../src/hyp/hypervisor.js';
 import { NativeVcpu } from '../../src/hyp/vm/native.js';
 import { Err } from '../../src/hyp/abi/errors.js';
-import { CAP_SLOTS_PER_TABLE } from '../../src/hyp/core/cspace.js';
+import { CAP_SLOTS_PER_TABLE, Cspace } from '../../src/hyp/core/cspace.js';
+
+/** A well-formed cap ID naming an empty slot of the root cspace (table 31, slot 5: index 1927). */
+const EMPTY = 0x1f05n;
 
 function root() {
   const hv = new Hypervisor();
@@ -24,13 +27,18 @@ function root() {
 test('§11.2: root caps are allocated densely in order: cspace 0, partition 1, vcpu 2; new caps take the lowest free slot', () => {
   const { vm, create, v, C } = root();
   assert.deepEqual([vm.caps.cspace, vm.caps.partition, vm.caps.vcpu], [0n, 1n, 2n]);
-  // The root VM also holds its memory caps (§11.1); the next free slot follows the highest one.
-  const held = Object.values(vm.caps).filter((c): c is bigint => typeof c === 'bigint');
-  const next = held.reduce((m, c) => (c > m ? c : m), 0n) + 1n;
-  assert.equal(held.length, Number(next), 'root caps are dense from slot 0');
+  // The root VM also holds its VIC, hwirq and memory caps (§11.1): dense from slot 0, so the
+  // next free slot follows the last of them.
+  const held = [...vm.cspace.entries()].map(([id]) => id);
+  assert.deepEqual(
+    held,
+    held.map((_, i) => Cspace.idOf(i)),
+    'root caps are dense from slot 0',
+  );
+  const next = Cspace.idOf(held.length);
   const a = create('cspace');
   const b = create('cspace');
-  assert.deepEqual([a, b], [next, next + 1n]);
+  assert.deepEqual([a, b], [next, Cspace.idOf(held.length + 1)]);
   assert.equal(v.call('cspace_delete_cap_from', C, a, 0n).e, Err.OK);
   assert.equal(create('cspace'), next, 'freed slot reused lowest-first');
 });
@@ -60,13 +68,13 @@ test('§4.3: cap IDs are (table << 8) | slot with 62 slots per table; slot ≥ 6
     Err.CSPACE_CAP_NULL,
     'table 32, slot 0: inside the root cspace, empty',
   );
-  assert.equal(v.call('object_activate', 40n, 0n).e, Err.CSPACE_CAP_NULL);
+  assert.equal(v.call('object_activate', EMPTY, 0n).e, Err.CSPACE_CAP_NULL);
 });
 
 test('§3.1: lookup errors come in order: NULL, REVOKED, wrong type, insufficient rights, not ACTIVE', () => {
   const { v, C, create } = root();
   const db = create('cspace');
-  assert.equal(v.call('cspace_configure', 50n, 1n, 0n).e, Err.CSPACE_CAP_NULL);
+  assert.equal(v.call('cspace_configure', EMPTY, 1n, 0n).e, Err.CSPACE_CAP_NULL);
   assert.equal(
     v.call('cspace_configure', 1n, 1n, 0n).e,
     Err.CSPACE_WRONG_OBJECT_TYPE,

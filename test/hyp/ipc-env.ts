@@ -64,6 +64,17 @@ export class TestMemory implements GuestAccess {
     return Err.OK;
   }
 
+  readInto(va: bigint, dst: Uint8Array, at: number, len: number): number {
+    const r = this.read(va, len);
+    if (typeof r === 'number') return r;
+    dst.set(r, at);
+    return Err.OK;
+  }
+
+  writeFrom(va: bigint, src: Uint8Array, at: number, len: number): number {
+    return this.write(va, src.slice(at, at + len));
+  }
+
   /** Put bytes at a VA (the guest writing its own memory). */
   put(va: bigint, data: ArrayLike<number>): void {
     this.bytes.set(data, Number(va - this.base));

@@ -19,7 +19,7 @@ import { S2_PERMISSION_FAULT, S2_TRANSLATION_FAULT } from '../../src/hyp/mem/sta
 import { Stage2Access } from '../../src/hyp/vm/stage2-access.js';
 import { BASIC_RW, BASIC_RWX, MAP_R, MAP_RW, MAP_RWX, PAGE, SPARSE_RWX, ramPage, root } from './mem-helpers.js';
 
-const BAD = 61n;
+const BAD = 0x1f05n; // a well-formed cap ID naming an empty slot of the root cspace (table 31, slot 5)
 const PARTIAL = 1n;
 const V = 0x8000_0000n;
 

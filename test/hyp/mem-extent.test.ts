@@ -19,7 +19,7 @@ import { BASIC_RW, BASIC_RWX, MAP_RW, MAP_RWX, PAGE, SPARSE_RWX, ramPage, root }
 
 const NO_SYNC = 0x8000_0000n;
 const ZERO_RANGE = 1n | NO_SYNC;
-const BAD = 61n; // a well-formed cap ID naming an empty slot
+const BAD = 0x1f05n; // a well-formed cap ID naming an empty slot of the root cspace (table 31, slot 5)
 
 test('§10.1/§11.1: at boot the root partition owns every page of RAM and the hypervisor none', () => {
   const { hv, vm } = root();

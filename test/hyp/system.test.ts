@@ -9,6 +9,7 @@ import { NativeVcpu } from '../../src/hyp/vm/native.js';
 import { HypSystem } from '../../src/hyp/system.js';
 import { Err } from '../../src/hyp/abi/errors.js';
 import type { Thread } from '../../src/hyp/vm/thread.js';
+import { buildVm as build, ok as okv } from './vm-env.js';
 
 const ONES = 0xffff_ffff_ffff_ffffn;
 const GUEST_PA = 0x4100_0000;
@@ -133,4 +134,50 @@ test('system §10.4/§9.6: a stage-2 read-only page stays read-only after a read
   assert.equal(cpu.sys.esrEl1 & 0x3f, 0x10, 'synchronous external abort');
   assert.equal((cpu.sys.esrEl1 >>> 6) & 1, 1, 'WnR: the store');
   assert.equal(cpu.sys.elrEl1, GUEST_IPA + 8n, 'ELR = the store, after the load succeeded');
+});
+
+test("system §5.2: hypercalls that copy guest buffers translate the VA through the vCPU's stage 1, then stage 2; a stage-1 fault is ARGUMENT_INVALID", () => {
+  const env = build({ vcpus: 1 });
+  const t = env.objs[0]!;
+  const cpu = env.sys.vcpuOf(t)!.cpu;
+  const mq = okv(env.v.call('partition_create_msgqueue', env.P, env.C, 0n), 'create msgqueue');
+  okv(env.v.call('msgqueue_configure', mq, 4n | (240n << 16n), 0n), 'configure');
+  okv(env.v.call('object_activate', mq, 0n), 'activate');
+  // Stage 1: 39-bit VAs (T0SZ 25, start at level 1); L1 entry 1 maps VA 0x4000_0000 (1 GiB block)
+  // to IPA 0x8000_0000. The L1 table is at IPA 0x8000_2000.
+  const dv = env.dv;
+  dv.setBigUint64(env.base + 0x2008, 0x8000_0000n | (1n << 10n) | 1n, true);
+  cpu.sys.ttbr0El1 = GUEST_IPA + 0x2000n;
+  cpu.sys.tcrEl1 = 25n | (1n << 23n);
+  cpu.sys.mairEl1 = 0xffn;
+  const message = [...Array(100).keys()].map((k) => (k * 3 + 1) & 0xff);
+  message.forEach((b, k) => dv.setUint8(env.base + 0x3000 + k, b));
+  const x = new BigUint64Array(31);
+  const call = (num: number, args: bigint[]): bigint => {
+    x.fill(0n);
+    args.forEach((a, k) => (x[k] = a));
+    env.hv.hvc(t, x, 0x6000 + num);
+    return x[0]!;
+  };
+  const SEND = 0x1b;
+  const RECEIVE = 0x1c;
+  // MMU off: VA = IPA.
+  assert.equal(
+    call(SEND, [mq, 100n, 0x4000_3000n, 1n]),
+    BigInt(Err.ADDR_INVALID),
+    'MMU off: VA 0x4000_3000 is an unmapped IPA',
+  );
+  assert.equal(call(SEND, [mq, 100n, 0x8000_3000n, 1n]), 0n, 'MMU off: the IPA itself');
+  cpu.sys.sctlrEl1 |= 1n;
+  assert.equal(call(SEND, [mq, 100n, 0x4000_3000n, 1n]), 0n, 'MMU on: VA 0x4000_3000 → IPA 0x8000_3000');
+  assert.equal(call(SEND, [mq, 100n, 0x1000n, 1n]), BigInt(Err.ARGUMENT_INVALID), 'a stage-1 translation fault');
+  assert.equal(call(SEND, [mq, 100n, 0x8000_3000n, 1n]), BigInt(Err.ARGUMENT_INVALID), 'the IPA is not a VA any more');
+  assert.equal(call(RECEIVE, [mq, 0x4000_4000n, 240n]), 0n, 'receive to a VA');
+  assert.equal(call(RECEIVE, [mq, 0x4000_4100n, 240n]), 0n, 'receive the second copy');
+  for (const at of [0x4000, 0x4100]) {
+    assert.deepEqual(
+      [...new Uint8Array(env.hv.mem.phys.bytes.buffer, env.hv.mem.phys.bytes.byteOffset + env.base + at, 100)],
+      message,
+    );
+  }
 });

@@ -81,6 +81,8 @@ export const enum Stop {
   Budget = 0,
   Wfi = 1,
   Halt = 2,
+  /** `leave()` was called: the owner stops running this CPU (e.g. its vCPU powered off). */
+  Left = 3,
 }
 
 // TLB permission bits: bits 0..2 are the fast-path rights (RAM pages only, and no write on pages
@@ -295,6 +297,7 @@ export class Cpu {
     this.updateSpAlignCheck();
     this.pc = entry;
     this.halted = false;
+    this.leaving = false;
     this.exclPa = -1;
     this.tlbFlushAll();
     this.flushCode();
@@ -319,6 +322,10 @@ export class Cpu {
         this.waiting = false;
         this.updateTimers();
         return Stop.Wfi;
+      }
+      if (this.leaving) {
+        this.leaving = false;
+        return Stop.Left;
       }
     }
     return this.halted ? Stop.Halt : Stop.Budget;
@@ -465,6 +472,15 @@ export class Cpu {
 
   /** Ask the inner loop to return to `run` at the next instruction boundary. */
   requestExit(): void {
+    this.stopAt = 0;
+  }
+
+  /** Set by `leave`: `run` returns Stop.Left at the next instruction boundary. */
+  private leaving = false;
+
+  /** Make `run` return (Stop.Left) at the next instruction boundary, whatever the budget. */
+  leave(): void {
+    this.leaving = true;
     this.stopAt = 0;
   }
 

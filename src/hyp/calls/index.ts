@@ -7,6 +7,9 @@ import { IPC_HANDLERS } from './ipc.js';
 import { MEM_HANDLERS } from './mem.js';
 import { VCPU_HANDLERS } from './vcpu.js';
 import { VPM_HANDLERS } from './vpm.js';
+import { HWIRQ_HANDLERS } from './hwirq.js';
+import { MISC_HANDLERS } from './misc.js';
+import { VGIC_HANDLERS } from './vgic.js';
 
 export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...OBJECT_HANDLERS,
@@ -14,4 +17,7 @@ export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...MEM_HANDLERS,
   ...VCPU_HANDLERS,
   ...VPM_HANDLERS,
+  ...HWIRQ_HANDLERS,
+  ...MISC_HANDLERS,
+  ...VGIC_HANDLERS,
 ]);

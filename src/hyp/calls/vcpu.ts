@@ -6,6 +6,9 @@ import { Err } from '../abi/errors.js';
 import { THREAD_RIGHT } from '../abi/rights.js';
 import type { CallCtx, Handler } from '../dispatch.js';
 import { ObjState } from '../core/object.js';
+import { powerOffVcpu, powerOnVcpu } from '../vm/psci.js';
+import { RunReport, VCPU_RUN_STATE, VCPU_VIRQ_TYPE } from '../vm/vcpu-run.js';
+import type { Vic } from '../vm/vic.js';
 import {
   AFFINITY_NONE,
   PLATFORM_MAX_CORES,
@@ -103,11 +106,9 @@ function poweron(c: CallCtx): number {
   if ((flags & ~(POWERON_PRESERVE_ENTRY | POWERON_PRESERVE_CONTEXT)) !== 0n) return Err.ARGUMENT_INVALID;
   if (t.runState === RunState.KILLED || t.runState === RunState.EXITED) return Err.FAILURE;
   if (!t.poweredOff) return Err.BUSY;
-  if ((flags & POWERON_PRESERVE_ENTRY) === 0n) t.pc = c.a[1]!;
-  if ((flags & POWERON_PRESERVE_CONTEXT) === 0n) t.regs[0] = c.a[2]!;
-  t.resetPending = true;
-  t.poweredOff = false;
-  c.hv.vcpuPoweredOn?.(t);
+  const entry = (flags & POWERON_PRESERVE_ENTRY) === 0n ? c.a[1]! : null;
+  const ctx = (flags & POWERON_PRESERVE_CONTEXT) === 0n ? c.a[2]! : null;
+  powerOnVcpu(c.hv, t, entry, ctx);
   return Err.OK;
 }
 
@@ -117,10 +118,17 @@ function poweroff(c: CallCtx): number {
   if (t !== c.thread) return Err.ARGUMENT_INVALID;
   const flags = c.a[1]!;
   if ((flags & ~POWEROFF_LAST_VCPU) !== 0n) return Err.ARGUMENT_INVALID;
-  // Outside any vpm_group the caller must say it is the last VCPU (§8.1).
-  if ((flags & POWEROFF_LAST_VCPU) === 0n) return Err.DENIED;
-  t.poweredOff = true;
-  c.hv.vcpuPoweredOff?.(t);
+  // last_vcpu (§8.1): outside any vpm_group it must be set; in an aggregating group it must be
+  // set exactly when the caller is the group's only powered-on VCPU; no_aggregation ignores it.
+  const last = (flags & POWEROFF_LAST_VCPU) !== 0n;
+  const g = t.vpm;
+  if (g === null) {
+    if (!last) return Err.DENIED;
+  } else if (!g.noAggregation) {
+    const alone = g.vcpus.every((v) => v === null || v === t || v.poweredOff);
+    if (last !== alone) return Err.DENIED;
+  }
+  powerOffVcpu(c.hv, t);
   return Err.OK;
 }
 
@@ -134,6 +142,88 @@ function kill(c: CallCtx): number {
   return Err.OK;
 }
 
+// ---------------------------------------------------------------------------- proxy scheduling (§8.4)
+
+function bindVirq(c: CallCtx): number {
+  const t = c.cap<Thread>(0);
+  if (typeof t === 'number') return t;
+  const vic = c.cap<Vic>(1);
+  if (typeof vic === 'number') return vic;
+  const type = Number(c.a[3]!);
+  if (type === VCPU_VIRQ_TYPE.HALT) return t.haltSource.bind(vic, Number(c.a[2]!));
+  if (type !== VCPU_VIRQ_TYPE.VCPU_RUN_WAKEUP) return Err.ARGUMENT_INVALID;
+  // Binding the run-wakeup VIRQ makes the vCPU proxy-scheduled (the legacy way, §8.4); not while
+  // it is running.
+  if (c.hv.proxyRunner?.isRunning(t)) return Err.BUSY;
+  const e = t.wakeupSource.bind(vic, Number(c.a[2]!));
+  if (e === Err.OK) c.hv.setProxy(t);
+  return e;
+}
+
+function unbindVirq(c: CallCtx): number {
+  const t = c.cap<Thread>(0);
+  if (typeof t === 'number') return t;
+  const type = Number(c.a[1]!);
+  // Unbinding the run-wakeup VIRQ leaves the vCPU proxy-scheduled, as Gunyah's code does (§13 #16).
+  if (type === VCPU_VIRQ_TYPE.HALT) t.haltSource.unbind();
+  else if (type === VCPU_VIRQ_TYPE.VCPU_RUN_WAKEUP) t.wakeupSource.unbind();
+  else return Err.ARGUMENT_INVALID;
+  return Err.OK;
+}
+
+const report = new RunReport();
+
+function putReport(c: CallCtx, r: RunReport): void {
+  c.out[1] = BigInt(r.state);
+  c.out[2] = r.data0;
+  c.out[3] = r.data1;
+  c.out[4] = r.data2;
+}
+
+function vcpuRun(c: CallCtx): number {
+  const t = c.cap<Thread>(0);
+  if (typeof t === 'number') return t;
+  const runner = c.hv.proxyRunner;
+  if (!t.proxy || t === c.thread || runner === null || runner.isRunning(t)) return Err.BUSY;
+  const e = runner.proxyRun(c.thread, t, c.a[1]!, report);
+  if (e === Err.OK) putReport(c, report);
+  return e;
+}
+
+function vcpuRunCheck(c: CallCtx): number {
+  const t = c.cap<Thread>(0);
+  if (typeof t === 'number') return t;
+  const runner = c.hv.proxyRunner;
+  if (runner === null || runner.isRunning(t)) return Err.BUSY;
+  const r = runner.report(t, report);
+  if (r.state === VCPU_RUN_STATE.READY || r.state === VCPU_RUN_STATE.BLOCKED) return Err.BUSY;
+  putReport(c, r);
+  return Err.OK;
+}
+
+// ---------------------------------------------------------------------------- scheduler_yield (§8.2)
+
+const YIELD_HINT_DEFAULT = 0;
+const YIELD_HINT_DIRECTED = 1;
+const YIELD_IMPL_DEF = 0x8000_0000;
+
+function schedulerYield(c: CallCtx): number {
+  const control = Number(c.a[0]!);
+  if ((control & YIELD_IMPL_DEF) !== 0) return Err.ARGUMENT_INVALID;
+  const hint = control & 0xffff;
+  if (hint === YIELD_HINT_DEFAULT) {
+    c.hv.schedYield?.(c.thread, null);
+    return Err.OK;
+  }
+  if (hint !== YIELD_HINT_DIRECTED) return Err.ARGUMENT_INVALID;
+  const cs = c.thread.cspace;
+  if (cs === null) return Err.CSPACE_CAP_NULL;
+  const t = cs.lookup<Thread>(c.a[1]!, 'thread', THREAD_RIGHT.yield_to, true);
+  if (typeof t === 'number') return t;
+  if (t !== c.thread) c.hv.schedYield?.(c.thread, t);
+  return Err.OK;
+}
+
 export const VCPU_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['vcpu_configure', vcpuConfigure],
   ['vcpu_set_priority', setPriority],
@@ -143,4 +233,9 @@ export const VCPU_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handl
   ['vcpu_poweron', poweron],
   ['vcpu_poweroff', poweroff],
   ['vcpu_kill', kill],
+  ['vcpu_bind_virq', bindVirq],
+  ['vcpu_unbind_virq', unbindVirq],
+  ['vcpu_run', vcpuRun],
+  ['vcpu_run_check', vcpuRunCheck],
+  ['scheduler_yield', schedulerYield],
 ]);

@@ -110,11 +110,11 @@ export class Msgqueue extends HypObject {
     if (size === 0n || size >= 1024n || Number(size) > this.maxMsgSize) return Err.ARGUMENT_SIZE;
     if (access === null) return Err.ADDR_INVALID;
     const n = Number(size);
-    const data = access.read(va, n);
-    if (typeof data === 'number') return data;
-    if (data.length !== n) throw new Error(`GuestAccess.read returned ${data.length} bytes for ${n}`);
+    // Straight from the sender's memory into the slot: a failed copy leaves the queue unchanged,
+    // as the slot only counts once `tail` moves.
     const slot = this.tail;
-    this.ring.set(data, slot * this.maxMsgSize);
+    const e = access.readInto(va, this.ring, slot * this.maxMsgSize, n);
+    if (e !== Err.OK) return e;
     this.sizes[slot] = n;
     this.tail = slot + 1 === this.queueDepth ? 0 : slot + 1;
     this.count++;
@@ -136,7 +136,7 @@ export class Msgqueue extends HypObject {
     if (bufSize < 1024n && Number(bufSize) < n) return Err.ARGUMENT_SIZE;
     if (access === null) return Err.ADDR_INVALID;
     const off = slot * this.maxMsgSize;
-    const e = access.write(va, this.ring.subarray(off, off + n));
+    const e = access.writeFrom(va, this.ring, off, n);
     if (e !== Err.OK) return e;
     this.head = slot + 1 === this.queueDepth ? 0 : slot + 1;
     this.count--;

@@ -32,9 +32,24 @@ export class PhysMem {
     this.store = opts.bytes ?? null;
   }
 
+  /** Writes made before the store exists (the root VM's boot env), applied when it is allocated. */
+  private pending: { off: number; data: Uint8Array }[] = [];
+
   /** The backing bytes (offset 0 = PA `base`). */
   get bytes(): Uint8Array {
-    return (this.store ??= new Uint8Array(this.size));
+    if (this.store === null) {
+      const store = new Uint8Array(this.size);
+      for (const p of this.pending) store.set(p.data, p.off);
+      this.pending = [];
+      this.store = store;
+    }
+    return this.store;
+  }
+
+  /** Write `data` at `pa` (inside RAM) without allocating lazily-allocated RAM before it is used. */
+  preload(pa: number, data: Uint8Array): void {
+    if (this.store !== null) this.store.set(data, pa - this.base);
+    else this.pending.push({ off: pa - this.base, data });
   }
 
   /** Whether [pa, pa + len) lies inside RAM. */
@@ -44,7 +59,7 @@ export class PhysMem {
 
   /** Zero [pa, pa + len) (inside RAM; untouched lazily-allocated RAM is already zero). */
   zero(pa: number, len: number): void {
-    if (this.store === null) return;
-    this.store.fill(0, pa - this.base, pa - this.base + len);
+    if (this.store === null && this.pending.length === 0) return;
+    this.bytes.fill(0, pa - this.base, pa - this.base + len);
   }
 }

@@ -3,7 +3,8 @@
 // and attached to the root vCPU; the RM memory extent covers the RM region and is identity-mapped
 // (IPA = PA) into the root addrspace; the QEMU device window PA 0x0–0x3FFF_FFFF becomes a device
 // SPARSE extent, with GICD/GICR carved out as derived extents the hypervisor keeps and the UART
-// page as a derived extent given to the root VM. Caps go into the root cspace in that order.
+// page as a derived extent given to the root VM. Caps go into the root cspace in that order (after
+// the root VIC and hwirqs, boot/rootvm.ts).
 //
 // Choices ([infer]): the RM region is mapped as one RWX, NORMAL_WB mapping (an ELF loader may
 // derive per-segment extents from it later, which inherit and narrow the mapping); the carve-outs
@@ -54,7 +55,22 @@ function cap(cs: Cspace, obj: Addrspace | MemExtent): bigint {
   return id;
 }
 
-/** Called by createRootVm with the root thread still INIT (it is activated afterwards). */
+/**
+ * §10.1: at boot all RAM (the hypervisor's own memory is not part of the modelled RAM) goes to the
+ * root partition. Called first, so the boot env's free_ranges walk sees it (boot/rootvm.ts).
+ */
+export function giveRamToRootPartition(mem: HypMemory, partition: Partition): void {
+  const ram = mem.phys;
+  must(
+    mem.memdb.update(ram.base / PAGE_SIZE, (ram.base + ram.size) / PAGE_SIZE, partition, HYP_OWNER),
+    'RAM to the root partition',
+  );
+}
+
+/**
+ * Called by the root VM build (boot/rootvm.ts) after giveRamToRootPartition, with the root thread
+ * still INIT (it is activated afterwards).
+ */
 export function buildRootMemory(
   hv: Hypervisor,
   mem: HypMemory,
@@ -63,11 +79,6 @@ export function buildRootMemory(
   thread: Thread,
 ): RootMemory {
   const ram = mem.phys;
-  must(
-    mem.memdb.update(ram.base / PAGE_SIZE, (ram.base + ram.size) / PAGE_SIZE, partition, HYP_OWNER),
-    'RAM to the root partition',
-  );
-
   const addrspace = hv.adopt(new Addrspace(hv, mem, partition));
   must(addrspace.configure(ROOT_VM_VMID), 'root addrspace configure');
   const capAs = cap(cspace, addrspace);

@@ -11,6 +11,7 @@ import type { GuestAccess } from './guest-access.js';
 import type { VpmGroup } from './vpm.js';
 import { vicVcpuActivate, vicVcpuDeactivate, vicVcpuRelease } from './vic.js';
 import { addrspaceDetachThread } from '../mem/addrspace.js';
+import { VirqSource } from '../virq.js';
 
 export const VCPU_DEFAULT_PRIORITY = 32;
 export const VCPU_MAX_PRIORITY = 62;
@@ -69,9 +70,28 @@ export class Thread extends HypObject {
   /** The vpm_group this VCPU is attached to (PSCI), and its index there. */
   vpm: VpmGroup | null = null;
   vpmIndex = 0;
+  /**
+   * The VCPU's own VIRQ sources (vcpu_bind_virq, §8.4): HALT (type 0), edge-asserted when the VCPU
+   * halts (forced power-off by PSCI SYSTEM_OFF/RESET, or an unrecoverable fault), and
+   * VCPU_RUN_WAKEUP (type 1), edge-asserted when a proxy-scheduled VCPU that is not being run gets
+   * a wakeup, is powered on or is killed. Both are edge-only: their predicate is always false.
+   */
+  readonly haltSource: VirqSource;
+  readonly wakeupSource: VirqSource;
+  /** Proxy-scheduled (§8.4): runs only inside vcpu_run. */
+  proxy = false;
+  /** Halted by an unrecoverable fault (vcpu_run state FAULT). */
+  faulted = false;
+  /**
+   * PSCI SYSTEM_RESET / SYSTEM_RESET2 requested by this VM (non-critical): vcpu_run reports
+   * PSCI_SYSTEM_RESET with these as data0/data1 (§8.4).
+   */
+  resetRequest: { type: bigint; cookie: bigint } | null = null;
 
   constructor(events: ObjectEvents | null) {
     super(events);
+    this.haltSource = new VirqSource(() => false, `${String(this)} halt`);
+    this.wakeupSource = new VirqSource(() => false, `${String(this)} run-wakeup`);
   }
 
   protected override doActivate(): number {
@@ -87,6 +107,8 @@ export class Thread extends HypObject {
         return e;
       }
     }
+    // vcpu_run_scheduled: proxy-scheduled from activation on (§8.4).
+    if ((this.options & VCPU_OPTION.vcpu_run_scheduled) !== 0n) this.proxy = true;
     // A running thread holds a reference to itself until it exits (§4.2).
     this.get();
     this.runState = RunState.READY;
@@ -106,6 +128,8 @@ export class Thread extends HypObject {
   }
 
   protected override released(): void {
+    this.haltSource.unbind();
+    this.wakeupSource.unbind();
     vicVcpuRelease(this);
     addrspaceDetachThread(this);
     const cs = this.cspace;

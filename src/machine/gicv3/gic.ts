@@ -53,6 +53,13 @@ export interface Gicv3Options {
   asleepAtReset?: boolean;
   /** Support 1-of-N SPI routing (GICD_IROUTER.IRM). Default false: GICD_TYPER.No1N = 1, IRM RAZ/WI. */
   oneOfN?: boolean;
+  /**
+   * Accept two CPUs with the same affinity. Default false (a board description error). Gunyah's
+   * vgic_set_mpidr_mapping does not check that its mapping gives every vCPU a distinct MPIDR (a VM
+   * so configured fails to boot, the hypervisor does not), so the vGIC must accept it: an SPI routed
+   * to a shared affinity goes to the lowest such CPU, an SGI to all of them.
+   */
+  sharedAffinities?: boolean;
 }
 
 /** The interrupt outputs of one CPU interface. */
@@ -266,7 +273,9 @@ export class Gicv3 {
     if (opts.affinities !== undefined && opts.affinities.length !== n) {
       throw new Error(`GICv3: ${opts.affinities.length} affinities given for ${n} CPUs`);
     }
-    if (new Set(this.affinity).size !== n) throw new Error('GICv3: two CPUs have the same affinity');
+    if (!opts.sharedAffinities && new Set(this.affinity).size !== n) {
+      throw new Error('GICv3: two CPUs have the same affinity');
+    }
 
     const words = Math.ceil(this.intidLimit / 32);
     this.priv = new IntBank(n);
@@ -449,7 +458,10 @@ export class Gicv3 {
         }
       }
       const s = this.spi;
+      const enabled = s.enabled;
       for (let k = 1; k < s.words; k++) {
+        // Most words have nothing enabled (a guest enables a few SPIs): skip them cheaply.
+        if (enabled[k] === 0) continue;
         m = this.candidates(s, k, en0, en1) & this.spiValid[k]!;
         while (m !== 0) {
           const i = 31 - Math.clz32(m & -m);
