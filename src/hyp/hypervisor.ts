@@ -16,6 +16,7 @@ import { buildRootVm, type RootVm, type RootVmOptions } from './boot/rootvm.js';
 import { PlatformPrng } from './boot/prng.js';
 import { PlatformIrqs } from './vm/hwirq.js';
 import { TRACE_DEFAULT_CLASS_FLAGS, type ObjectEventKind } from './trace.js';
+import type { Tracer } from './trace.js';
 
 const ALL_ONES = 0xffff_ffff_ffff_ffffn;
 
@@ -53,6 +54,11 @@ export class Hypervisor implements ObjectEvents {
   schedYield: ((caller: Thread, target: Thread | null) => void) | null = null;
   /** A vCPU became proxy-scheduled after activation (vcpu_bind_virq of its run-wakeup VIRQ). */
   vcpuProxied: ((t: Thread) => void) | null = null;
+
+  /** The trace event stream (hypercalls, objects, vIRQs, scheduling, faults). */
+  get tracer(): Tracer {
+    return this.dispatcher.tracer;
+  }
 
   /** Make `t` proxy-scheduled (§8.4): from now on it runs only inside vcpu_run. */
   setProxy(t: Thread): void {

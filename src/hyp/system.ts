@@ -40,9 +40,9 @@ const NOT_RAM = -(2 ** 52);
 
 /**
  * Why `run` returned: the time limit, nothing left to run, or the platform stopped (a critical
- * VCPU's PSCI SYSTEM_OFF/RESET, or a CPU halt).
+ * VCPU's PSCI SYSTEM_OFF/RESET). A vCPU that halts on its own is a FAULT of that vCPU, not a stop.
  */
-export type SystemStop = 'limit' | 'idle' | 'halted' | 'platform-off' | 'platform-reset';
+export type SystemStop = 'limit' | 'idle' | 'platform-off' | 'platform-reset';
 
 /** An emulated vCPU: its CPU state and how it is wired to the hypervisor. */
 export class EmulatedVcpu implements Schedulable {
@@ -145,6 +145,8 @@ export class HypSystem implements ProxyRunner {
   private readonly vcpus = new Map<Thread, EmulatedVcpu>();
   private readonly natives = new Map<Thread, NativeRunner>();
   private readonly bus: PhysBus;
+  /** What each physical CPU ran last (for scheduling trace events). */
+  private readonly lastOn: (Schedulable | null)[] = [];
   /** The physical CPU whose clock is "now" for the hypervisor. */
   private pcpuNow = 0;
   /** Set by a critical VCPU's PSCI SYSTEM_OFF/RESET: the loop stops. */
@@ -350,6 +352,30 @@ export class HypSystem implements ProxyRunner {
     }
   }
 
+  /**
+   * The CPU stopped for good: a guest taking exception after exception without retiring an
+   * instruction (no usable vector table). Real hardware would spin there; the model halts the vCPU
+   * as an unrecoverable fault (§8.4 FAULT, §9.6: halt VIRQ) and keeps the CPU's one-line reason.
+   */
+  private fault(v: EmulatedVcpu): void {
+    const t = v.thread;
+    if (t.faulted) return;
+    t.faulted = true;
+    this.sched.block(v);
+    const tr = this.hv.tracer;
+    if (tr.on) {
+      tr.emit({
+        kind: 'fault',
+        t: v.cpu.icount,
+        cpu: this.pcpuNow,
+        vcpu: nameOf(v)!,
+        syndrome: v.cpu.faultMessage,
+        pc: `0x${v.cpu.pc.toString(16)}`,
+      });
+    }
+    t.haltSource.assert(true);
+  }
+
   /** Fire timers of waiting vCPUs whose deadline is at or before `now`. */
   private fireTimers(now: number): void {
     for (const v of this.vcpus.values()) {
@@ -379,6 +405,7 @@ export class HypSystem implements ProxyRunner {
     if (cpu.icount < now) cpu.icount = now;
     const start = cpu.icount;
     const stop = cpu.run(start + Math.max(1, budget));
+    if (stop === Stop.Halt) this.fault(v);
     if (stop === Stop.Wfi || v.waiting) {
       v.waiting = true;
       if (cpu.wakeupPending()) this.wake(v);
@@ -399,6 +426,10 @@ export class HypSystem implements ProxyRunner {
       this.fireTimers(now);
       this.sched.schedule(p);
       const r = this.sched.running(p);
+      if (r !== this.lastOn[p]) {
+        if (this.hv.tracer.on) this.traceSwitch(p, now, this.lastOn[p] ?? null, r);
+        this.lastOn[p] = r;
+      }
       if (r instanceof NativeRunner) {
         this.stepNative(p, r, now);
         continue;
@@ -415,12 +446,16 @@ export class HypSystem implements ProxyRunner {
         continue;
       }
       const budget = Math.min(QUANTUM_NS, this.sched.sliceLeft(p), untilNs - now, this.nextWake() - now);
-      const { elapsed, stop } = this.runVcpu(r, now, budget);
+      const { elapsed } = this.runVcpu(r, now, budget);
       this.time[p] = now + elapsed;
       this.sched.account(p, elapsed);
       if (!r.runnable()) this.sched.block(r);
-      if (stop === Stop.Halt) return 'halted';
     }
+  }
+
+  private traceSwitch(p: number, now: number, from: Schedulable | null, to: Schedulable | null): void {
+    const reason = from === null ? 'wakeup' : !from.runnable() ? 'blocked' : 'preempted or slice ended';
+    this.hv.tracer.emit({ kind: 'sched', t: now, cpu: p, from: nameOf(from), to: nameOf(to), reason });
   }
 
   private stepNative(p: number, r: NativeRunner, now: number): void {
@@ -497,6 +532,8 @@ export class HypSystem implements ProxyRunner {
       const budget = Math.max(1, Math.min(QUANTUM_NS, slice, this.nextWake() - now));
       v.proxyActive = true;
       v.el2.onVmmio = () => {};
+      const tr = this.hv.tracer;
+      if (tr.on) tr.emit({ kind: 'sched', t: now, cpu: p, from: nameOf(caller), to: nameOf(t), reason: 'vcpu_run' });
       let elapsed = 0;
       try {
         elapsed = this.runVcpu(v, now, budget).elapsed;
@@ -504,6 +541,17 @@ export class HypSystem implements ProxyRunner {
         v.proxyActive = false;
       }
       this.time[p] = now + elapsed;
+      if (tr.on) {
+        const state = this.report(t, out).state;
+        tr.emit({
+          kind: 'sched',
+          t: now + elapsed,
+          cpu: p,
+          from: nameOf(t),
+          to: nameOf(caller),
+          reason: `vcpu_run returns state ${state}`,
+        });
+      }
       if (this.sched.current(p) !== null) this.sched.account(p, elapsed);
     }
     this.report(t, out);
@@ -533,4 +581,11 @@ export class HypSystem implements ProxyRunner {
     const tv = this.vcpus.get(target);
     if (tv && this.sched.yieldTo(p, me, tv)) me.cpu.leave();
   }
+}
+
+/** A thread's name in traces: its label, or its object name. */
+function nameOf(x: Schedulable | Thread | null): string | null {
+  if (x === null) return null;
+  const t = 'thread' in x ? (x as { thread: Thread }).thread : (x as Thread);
+  return t.label !== '' ? t.label : String(t);
 }

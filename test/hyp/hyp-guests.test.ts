@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLines } from '../scenarios/guest-run.js';
+import { TraceBuffer, traceChrome } from '../../src/hyp/trace.js';
 import { CTX_IPA, GuestSystem, ok } from './guest-system.js';
 
 const HYP_CTX_MAGIC = 0x53544841594e5547n;
@@ -84,4 +85,51 @@ test('hyp-mq.elf: the same two-VM system runs the same way twice (outputs, virtu
   assert.equal(a.pong.out, b.pong.out);
   assert.deepEqual([...a.gs.sys.time], [...b.gs.sys.time]);
   assert.deepEqual(a.gs.exits, b.gs.exits);
+});
+
+test('trace: a two-VM run records hypercalls, vIRQ assert/ack/EOI, scheduling and vcpu_run switches, identically twice', () => {
+  const runTraced = () => {
+    const s = mqSystem(20, 2, 2);
+    const buf = new TraceBuffer();
+    s.gs.hv.tracer.sink = buf;
+    s.gs.run(200_000_000);
+    return { s, events: buf.events };
+  };
+  const a = runTraced();
+  assertPassed(a.s.ping.out, 'ping');
+  const kinds = (k: string) => a.events.filter((e) => e.kind === k);
+  assert.ok(
+    kinds('hypercall').some((e) => e.kind === 'hypercall' && e.name === 'msgqueue_send'),
+    'msgqueue_send entries',
+  );
+  assert.ok(kinds('hypercall-ret').length > 0);
+  for (const what of ['assert', 'ack', 'eoi']) {
+    assert.ok(
+      kinds('virq').some((e) => e.kind === 'virq' && e.what === what && /msgqueue#\d+ (rx|tx)/.test(e.source)),
+      `a msgqueue vIRQ ${what}`,
+    );
+  }
+  assert.ok(
+    kinds('virq').some((e) => e.kind === 'virq' && /run-wakeup/.test(e.source)),
+    'run-wakeup vIRQs',
+  );
+  assert.ok(
+    kinds('sched').some((e) => e.kind === 'sched' && e.reason === 'vcpu_run'),
+    'vcpu_run switches',
+  );
+  assert.ok(
+    kinds('sched').some((e) => e.kind === 'sched' && e.reason === 'wakeup'),
+    'the host scheduled in',
+  );
+  const times = a.events.map((e) => e.t);
+  assert.ok(
+    times.every((t, i) => i === 0 || t >= times[i - 1]! - 200_000),
+    'timestamps follow virtual time',
+  );
+  const b = runTraced();
+  assert.equal(traceChrome(b.events), traceChrome(a.events), 'same system, same trace');
+  // Tracing off: nothing is built.
+  const c = mqSystem(20, 2, 2);
+  c.gs.run(200_000_000);
+  assert.equal(c.gs.hv.tracer.on, false);
 });

@@ -120,3 +120,22 @@ test('§2.8: scheduler_yield rejects impl-def and unknown hints, needs yield_to 
   assert.equal(v.call('scheduler_yield', 1n, copy.x[1]!, 0n).e, Err.CSPACE_INSUFFICIENT_RIGHTS);
   assert.equal(v.call('scheduler_yield', 1n, 0x2000n, 0n).e, Err.CSPACE_CAP_NULL, 'an empty slot');
 });
+
+test('§8.4/§9.6: a vCPU stuck taking exceptions (no usable vector table) halts as FAULT: vcpu_run reports it, the HALT VIRQ fires, the system goes on', () => {
+  // udf #0 with VBAR_EL1 = 0 (unmapped): every exception faults again at the vector.
+  const env = buildVm({ vcpus: 1, vpm: true, vcpuOptions: VCPU_OPTION_PROXY, code: { 0: [0x00000000] } });
+  const { v, threads, vic, root, sys, objs } = env;
+  const gic = (root.cspace.lookup<Vic>(vic, 'vic', 0, false) as Vic).gic!;
+  const irq = new NativeIrq(gic, 0);
+  irq.init();
+  irq.enable(42, true);
+  ok(v.call('vcpu_bind_virq', threads[0]!, vic, 42n, 0n, 0n), 'bind halt');
+  ok(v.call('vcpu_poweron', threads[0]!, GUEST_IPA, 0n, 0n), 'poweron');
+  const r = v.call('vcpu_run', threads[0]!, 0n, 0n, 0n, 0n);
+  assert.equal(r.e, Err.OK);
+  assert.equal(Number(r.x[1]), VCPU_RUN_STATE.FAULT);
+  assert.equal(gic.isSpiPending(42), true, 'HALT VIRQ');
+  assert.match(sys.vcpuOf(objs[0]!)!.cpu.faultMessage, /unhandled exception/);
+  assert.equal(v.call('vcpu_run_check', threads[0]!, 0n).x[1], BigInt(VCPU_RUN_STATE.FAULT));
+  assert.equal(sys.run(1_000_000), 'idle', 'the rest of the system goes on');
+});

@@ -6,6 +6,7 @@
 import { Err } from '../abi/errors.js';
 import type { ObjectTypeName } from '../abi/rights.js';
 import type { Cap } from './cspace.js';
+import type { Tracer } from '../trace.js';
 
 export const enum ObjState {
   NONE = 0,
@@ -20,6 +21,8 @@ export const OBJ_STATE_NAMES = ['none', 'init', 'active', 'failed', 'destroying'
 /** Observer of object lifecycle events (the hypervisor's trace). */
 export interface ObjectEvents {
   objectEvent(obj: HypObject, what: 'create' | 'activate' | 'activate-failed' | 'destroy'): void;
+  /** Where objects report their own events (vIRQs...); absent in tests without a hypervisor. */
+  readonly tracer?: Tracer;
 }
 
 let nextObjectId = 1;

@@ -241,11 +241,18 @@ export class Vic extends HypObject implements SpiObserver {
     return i >= 0 && i < this.sources.length ? this.sources[i]! : null;
   }
 
+  /** A vIRQ trace event, when tracing is on. */
+  private trace(what: 'assert' | 'clear' | 'ack' | 'eoi', virq: number, source: string): void {
+    const tr = this.events?.tracer;
+    if (tr?.on) tr.emit({ kind: 'virq', t: tr.now(), what, vic: String(this), virq, source });
+  }
+
   /** See VirqSource.assert. */
   assertSource(src: VirqSource, edgeOnly: boolean): void {
     const gic = this.gic;
     if (gic === null) return;
     const virq = src.virq;
+    if (this.events?.tracer?.on) this.trace('assert', virq, edgeOnly ? `${src.label} (edge)` : src.label);
     this.reasserted[virq - VIRQ_SPI_FIRST] = 1;
     if (gic.isSpiEdge(virq)) gic.pulseSpi(virq);
     else if (!edgeOnly) gic.setSpiLevel(virq, true);
@@ -253,18 +260,21 @@ export class Vic extends HypObject implements SpiObserver {
 
   /** See VirqSource.clear. */
   clearSource(src: VirqSource): void {
+    if (this.events?.tracer?.on) this.trace('clear', src.virq, src.label);
     this.gic?.setSpiLevel(src.virq, false);
   }
 
   /** @internal SpiObserver: the guest acknowledged `intid`; later asserts count as reassertions. */
   spiAcknowledged(intid: number): void {
     const i = intid - VIRQ_SPI_FIRST;
+    if (this.events?.tracer?.on) this.trace('ack', intid, this.sources[i]?.label ?? '');
     if (i < this.reasserted.length) this.reasserted[i] = 0;
   }
 
   /** @internal SpiObserver: the guest deactivated `intid`; re-evaluate a raised level source. */
   spiDeactivated(intid: number): void {
     const i = intid - VIRQ_SPI_FIRST;
+    if (this.events?.tracer?.on) this.trace('eoi', intid, this.sources[i]?.label ?? '');
     const gic = this.gic;
     if (gic === null || i >= this.sources.length) return;
     const src = this.sources[i]!;
