@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Err } from '../../src/hyp/abi/errors.js';
 import { RunState } from '../../src/hyp/vm/thread.js';
+import { NativeIrq } from '../../src/hyp/vm/native.js';
+import type { Vic } from '../../src/hyp/vm/vic.js';
 import { GUEST_IPA, buildVm, ok } from './vm-env.js';
 
 // vCPU 0 (IPA 0x8000_0000), results at IPA base + 0x800..:
@@ -118,4 +120,57 @@ test('§9.3: PSCI_FEATURES in a group: 0 for supported IDs, 2 for CPU_SUSPEND, -
   assert.equal(call(0x8400_0004, 0n, 0n), 1n, 'AFFINITY_INFO(vCPU 0): OFF (not powered on yet)');
   assert.equal(call(0x8400_0004, 0n, 1n), 0xffff_fffen, 'AFFINITY_INFO level 1: INVALID_PARAMETERS');
   assert.equal(call(0x8400_0004, 5n, 0n), 0xffff_fffen, 'AFFINITY_INFO of an MPIDR no vCPU has: INVALID_PARAMETERS');
+});
+
+// CPU_SUSPEND (§9.3), vCPU 0 at IPA 0x8000_0000, results at +0x800:
+//   movz x19,#0x8000,lsl #16
+//   x0 = 0xC4000001, x1 = 0 (standby); hvc #0; str x0,[x19,#0x800]      woken by a doorbell
+//   x0 = 0xC4000001, x1 = 0; hvc #0; str x0,[x19,#0x808]                 wakeup already pending
+//   mov x9,#1; str x9,[x19,#0x810]
+// 1: ldr x9,[x19,#0x820]; cbz x9,1b                                     until the test says go
+//   x0 = 0xC4000001, x1 = 0x10000 (powerdown), x2 = 0x8000_0100, x3 = 0x77; hvc #0
+//   mov x9,#0xdead; str x9,[x19,#0x830]; b .                             (never reached)
+const SUSPEND = [
+  0xd2b00013, 0xd2b88000, 0xf2800020, 0xd2800001, 0xd4000002, 0xf9040260, 0xd2b88000, 0xf2800020, 0xd2800001,
+  0xd4000002, 0xf9040660, 0xd2800029, 0xf9040a69, 0xf9441269, 0xb4ffffe9, 0xd2b88000, 0xf2800020, 0xd2a00021,
+  0xd2b00002, 0xf2802002, 0xd2800ee3, 0xd4000002, 0xd29bd5a9, 0xf9041a69, 0x14000000,
+];
+// At 0x8000_0100 (the powerdown resume entry): movz x19,#0x8000,lsl #16; str x0,[x19,#0x818]
+//   mrs x9,currentel; str x9,[x19,#0x828]; movz x0,#0x8400,lsl #16; movk x0,#8; hvc #0; b .
+const RESUME = [0xd2b00013, 0xf9040e60, 0xd5384249, 0xf9041669, 0xd2b08000, 0xf2800100, 0xd4000002, 0x14000000];
+
+test('§9.3: CPU_SUSPEND standby blocks until an interrupt and returns SUCCESS; with a wakeup pending it returns at once; powerdown resumes at the entry with X0 = context; vpm_group_get_state follows', () => {
+  const env = buildVm({ vcpus: 1, vpm: true, code: { 0: SUSPEND, 0x100: RESUME } });
+  const { v, sys, threads, objs, peek, vic, vpm, root, mk, dv, base } = env;
+  const gic = (root.cspace.lookup<Vic>(vic, 'vic', 0, false) as Vic).gic!;
+  const irq = new NativeIrq(gic, 0);
+  irq.init();
+  irq.enable(41);
+  const db = mk('doorbell');
+  ok(v.call('object_activate', db, 0n), 'activate doorbell');
+  ok(v.call('doorbell_bind_virq', db, vic, 41n, 0n), 'bind doorbell');
+  ok(v.call('vcpu_poweron', threads[0]!, GUEST_IPA, 0n, 0n), 'poweron');
+  const state = () => v.call('vpm_group_get_state', vpm, 0n).x[1];
+  assert.equal(state(), 1n, 'RUNNING after power-on');
+  assert.equal(sys.run(10_000_000), 'idle', 'suspended: nothing runs');
+  assert.equal(objs[0]!.suspended, true);
+  assert.equal(state(), 2n, 'CPUS_SUSPENDED');
+  assert.equal(peek(0x800), 0n, 'not returned yet');
+  ok(v.call('doorbell_send', db, 1n), 'send');
+  assert.equal(sys.run(20_000_000), 'limit', 'woken; now spinning until told to go on');
+  assert.equal(state(), 1n, 'RUNNING again');
+  assert.equal(peek(0x800), 0n, 'standby CPU_SUSPEND returned SUCCESS');
+  assert.equal(peek(0x808), 0n, 'the second returned at once: the doorbell VIRQ was still pending');
+  assert.equal(peek(0x810), 1n);
+  // receive would not drop the level (§6: only the next EOI re-evaluation does); reset clears it.
+  ok(v.call('doorbell_reset', db, 0n), 'reset the doorbell: its VIRQ is cleared');
+  dv.setBigUint64(base + 0x820, 1n, true);
+  assert.equal(sys.run(30_000_000), 'idle', 'in the powerdown suspend');
+  assert.equal(objs[0]!.suspended, true);
+  ok(v.call('doorbell_send', db, 1n), 'send again');
+  assert.equal(sys.run(40_000_000), 'idle', 'resumed, then SYSTEM_OFF');
+  assert.equal(peek(0x818), 0x77n, 'resumed at the entry with X0 = context');
+  assert.equal(peek(0x828), 1n << 2n, 'at EL1');
+  assert.equal(peek(0x830), 0n, 'the powerdown suspend did not return');
+  assert.equal(objs[0]!.poweredOff, true, 'SYSTEM_OFF');
 });
