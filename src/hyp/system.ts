@@ -23,7 +23,7 @@ import { S1_FAULT, Stage2Access } from './vm/stage2-access.js';
 import { Err } from './abi/errors.js';
 import { Scheduler, SchedState, type Schedulable } from './core/scheduler.js';
 import type { Hypervisor } from './hypervisor.js';
-import { RunState, type Thread } from './vm/thread.js';
+import { RunState, VCPU_OPTION, type Thread } from './vm/thread.js';
 import { VcpuEl2 } from './vm/vcpu-el2.js';
 import { addrspaceOf } from './mem/addrspace.js';
 import { vicMpidrOfIndex, vicOfVcpu } from './vm/vic.js';
@@ -527,6 +527,12 @@ export class HypSystem implements ProxyRunner {
       // The caller's physical CPU: the one the loop is running, or (a native caller driven from
       // outside the loop) its affinity.
       const p = this.callerPcpu(caller);
+      // The vCPU moves to the caller's CPU (§8.4 step 3); a pinned vCPU elsewhere cannot (DENIED,
+      // as vcpu_set_affinity says for it). The vcpu_run block stays in place either way.
+      if (t.affinity !== p) {
+        if ((t.options & VCPU_OPTION.pinned) !== 0n) return Err.DENIED;
+        t.affinity = p;
+      }
       const now = this.time[p]!;
       const slice = this.sched.current(p) !== null ? this.sched.sliceLeft(p) : QUANTUM_NS;
       const budget = Math.max(1, Math.min(QUANTUM_NS, slice, this.nextWake() - now));

@@ -139,3 +139,31 @@ test('§8.4/§9.6: a vCPU stuck taking exceptions (no usable vector table) halts
   assert.equal(v.call('vcpu_run_check', threads[0]!, 0n).x[1], BigInt(VCPU_RUN_STATE.FAULT));
   assert.equal(sys.run(1_000_000), 'idle', 'the rest of the system goes on');
 });
+
+test("§8.4: vcpu_run moves the vCPU to the caller's physical CPU; a vCPU pinned elsewhere gives DENIED and stays blocked", () => {
+  const moving = buildVm({
+    vcpus: 1,
+    pcpus: 2,
+    vcpuOptions: VCPU_OPTION_PROXY,
+    affinity: () => 1n,
+    code: { 0: GUEST },
+  });
+  ok(moving.v.call('vcpu_poweron', moving.threads[0]!, GUEST_IPA, 0n, 0n), 'poweron');
+  assert.equal(moving.objs[0]!.affinity, 1);
+  const r = moving.v.call('vcpu_run', moving.threads[0]!, 0n, 0n, 0n, 0n);
+  assert.equal(r.e, Err.OK);
+  assert.equal(moving.objs[0]!.affinity, 0, "now on the root vCPU's CPU 0");
+  const PINNED = 1n;
+  const pinned = buildVm({
+    vcpus: 1,
+    pcpus: 2,
+    vcpuOptions: VCPU_OPTION_PROXY | PINNED,
+    affinity: () => 1n,
+    code: { 0: GUEST },
+  });
+  ok(pinned.v.call('vcpu_poweron', pinned.threads[0]!, GUEST_IPA, 0n, 0n), 'poweron');
+  assert.equal(pinned.v.call('vcpu_run', pinned.threads[0]!, 0n, 0n, 0n, 0n).e, Err.DENIED);
+  assert.equal(pinned.peek(0x800), 0n, 'it did not run');
+  assert.equal(pinned.sys.run(1_000_000), 'idle', 'and it does not run on its own either');
+  assert.equal(pinned.peek(0x800), 0n);
+});
