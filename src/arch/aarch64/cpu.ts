@@ -532,14 +532,12 @@ export class Cpu {
 
   /** icount at which the next enabled, unmasked timer condition starts, or Infinity. */
   nextTimerEvent(): number {
-    let next = Infinity;
+    // Called at every run-loop entry and by idle skipping: no allocation.
     const s = this.sys;
-    for (const [ctl, cval, off] of [
-      [s.cntvCtl, s.cntvCval, s.cntvoff],
-      [s.cntpCtl, s.cntpCval, 0n],
-    ] as const) {
-      if ((ctl & 5) !== 1) continue; // disabled, or already firing
-      const at = Number(cval + off) * Cpu.INSNS_PER_TICK;
+    let next = Infinity;
+    if ((s.cntvCtl & 5) === 1) next = Number(s.cntvCval + s.cntvoff) * Cpu.INSNS_PER_TICK;
+    if ((s.cntpCtl & 5) === 1) {
+      const at = Number(s.cntpCval) * Cpu.INSNS_PER_TICK;
       if (at < next) next = at;
     }
     return next;
