@@ -167,3 +167,29 @@ test("§8.4: vcpu_run moves the vCPU to the caller's physical CPU; a vCPU pinned
   assert.equal(pinned.sys.run(1_000_000), 'idle', 'and it does not run on its own either');
   assert.equal(pinned.peek(0x800), 0n);
 });
+
+test('§8.4/§9.3: a proxy vCPU in CPU_SUSPEND reports EXPECTS_WAKEUP with its power_state and wakeup-from 2; SYSTEM_RESET2 (SMC64) reports type | bit 62 and the cookie', () => {
+  // movz x0,#0xc400,lsl #16; movk x0,#1; mov x1,#5; hvc #0; b .      CPU_SUSPEND64(power_state 5)
+  const susp = buildVm({
+    vcpus: 1,
+    vpm: true,
+    vcpuOptions: VCPU_OPTION_PROXY,
+    code: { 0: [0xd2b88000, 0xf2800020, 0xd28000a1, 0xd4000002, 0x14000000] },
+  });
+  ok(susp.v.call('vcpu_poweron', susp.threads[0]!, GUEST_IPA, 0n, 0n), 'poweron');
+  const r1 = susp.v.call('vcpu_run', susp.threads[0]!, 0n, 0n, 0n, 0n);
+  assert.deepEqual([r1.e, Number(r1.x[1]), r1.x[2], r1.x[3]], [Err.OK, VCPU_RUN_STATE.EXPECTS_WAKEUP, 5n, 2n]);
+  // movz x0,#0xc400,lsl #16; movk x0,#0x12; x1 = 0x8000_0001; mov x2,#0x1234; hvc #0; b .
+  const reset2 = buildVm({
+    vcpus: 1,
+    vpm: true,
+    vcpuOptions: VCPU_OPTION_PROXY,
+    code: { 0: [0xd2b88000, 0xf2800240, 0xd2b00001, 0xf2800021, 0xd2824682, 0xd4000002, 0x14000000] },
+  });
+  ok(reset2.v.call('vcpu_poweron', reset2.threads[0]!, GUEST_IPA, 0n, 0n), 'poweron');
+  const r2 = reset2.v.call('vcpu_run', reset2.threads[0]!, 0n, 0n, 0n, 0n);
+  assert.deepEqual(
+    [r2.e, Number(r2.x[1]), r2.x[2], r2.x[3]],
+    [Err.OK, VCPU_RUN_STATE.PSCI_SYSTEM_RESET, 0x8000_0001n | (1n << 62n), 0x1234n],
+  );
+});
