@@ -33,8 +33,14 @@ export class CallCtx {
     const arg = this.row.inputs[i] as Extract<InArg, { kind: 'cap' }>;
     const cs = this.thread.cspace;
     if (cs === null) return Err.CSPACE_CAP_NULL;
-    const r = cs.lookup<T>(this.a[i]!, arg.type, arg.rights, arg.state === 'active');
-    if (typeof r !== 'number' && arg.state === 'init' && r.state !== ObjState.INIT) return Err.OBJECT_STATE;
+    if (arg.state !== 'init') return cs.lookup<T>(this.a[i]!, arg.type, arg.rights, arg.state === 'active');
+    // Configure and attach-as-INIT paths look the cap up as "any object" with the rights, and only
+    // then check the type (§3.1): a cap of another type without the activate right is
+    // CSPACE_INSUFFICIENT_RIGHTS, not CSPACE_WRONG_OBJECT_TYPE.
+    const r = cs.lookup<T>(this.a[i]!, 'any', arg.rights, false);
+    if (typeof r === 'number') return r;
+    if (arg.type !== 'any' && r.type !== arg.type) return Err.CSPACE_WRONG_OBJECT_TYPE;
+    if (r.state !== ObjState.INIT) return Err.OBJECT_STATE;
     return r;
   }
 }

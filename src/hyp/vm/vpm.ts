@@ -4,6 +4,7 @@
 
 import { Err } from '../abi/errors.js';
 import { HypObject, type ObjectEvents } from '../core/object.js';
+import { VirqSource } from '../virq.js';
 import { PLATFORM_MAX_CORES, type Thread } from './thread.js';
 
 export const VPM_FLAG_NO_AGGREGATION = 1n;
@@ -20,9 +21,20 @@ export class VpmGroup extends HypObject {
   noAggregation = false;
   /** Attached VCPUs by index. */
   readonly vcpus: (Thread | null)[] = new Array<Thread | null>(PLATFORM_MAX_CORES).fill(null);
+  /**
+   * The group's VIRQ (vpm_group_bind_virq, §2.9): an edge-only system-suspend source (§7). PSCI
+   * SYSTEM_SUSPEND is not built for QEMU (§9.3), so nothing asserts it yet; binding follows the
+   * shared-VIRQ rules and deactivation unbinds it.
+   */
+  readonly source: VirqSource;
 
   constructor(events: ObjectEvents | null) {
     super(events);
+    this.source = new VirqSource((reasserted) => reasserted, String(this));
+  }
+
+  protected override doDeactivate(): void {
+    this.source.unbind();
   }
 
   configure(flags: bigint): number {
