@@ -10,6 +10,7 @@ import { NativeVcpu } from '../src/hyp/vm/native.js';
 import type { Thread } from '../src/hyp/vm/thread.js';
 import type { GuestAccess } from '../src/hyp/vm/guest-access.js';
 import { CTX_IPA, GuestSystem } from '../test/hyp/guest-system.js';
+import { equipVcpu } from '../test/hyp/vcpu-kit.js';
 
 const RAM_BASE = 0x4000_0000;
 
@@ -69,9 +70,11 @@ function msgqueueLoop(messages: number): { messages: number; seconds: number } {
     ok(root.call('object_activate', cs, 0n), 'cspace activate');
     const t = ok(root.call('partition_create_thread', P, C, 0n), 'thread');
     ok(root.call('cspace_attach_thread', cs, t, 0n), 'attach');
+    equipVcpu(root, P, C, t); // an addrspace and a VIC: §4.5's other prerequisites
     ok(root.call('object_activate', t, 0n), 'thread activate');
     ok(root.call('cspace_copy_cap_from', C, mq, cs, rights, 0n), 'copy');
     const thread = vm.cspace.lookup<Thread>(t, 'thread', 0, false) as Thread;
+    // Flat memory instead of the addrspace's stage 2: the loop measures the queue, not translation.
     thread.access = new FlatMemory(4096);
     return new NativeVcpu(hv, thread);
   };

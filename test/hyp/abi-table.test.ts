@@ -29,6 +29,7 @@ import {
   mappingAttrs,
 } from '../../src/hyp/mem/attrs.js';
 import { MEM_BASE, MEM_SIZE, TestMemory, createInfo } from './ipc-env.js';
+import { equipVcpu } from './vcpu-kit.js';
 
 const ONES = 0xffff_ffff_ffff_ffffn;
 const PAGE = 0x1000n;
@@ -133,8 +134,10 @@ function world() {
       case 'memextent':
         return extent();
       case 'thread': {
+        // §4.5: a cspace, an addrspace and a VIC.
         const t = create('thread');
         ok('cspace_attach_thread', C, t, 0n);
+        equipVcpu(v, P, C, t);
         return activate(t);
       }
       case 'msgqueue': {
@@ -283,6 +286,7 @@ const FIXTURES: Record<string, (w: World) => Fixture> = {
     const t = w.create('thread');
     w.ok('vcpu_configure', t, VCPU_OPTION_PROXY, 0n);
     w.ok('cspace_attach_thread', w.C, t, 0n);
+    equipVcpu(w.v, w.P, w.C, t);
     w.ok('object_activate', t, 0n);
     new HypSystem(w.hv, 1);
     return { args: [t, 0n, 0n, 0n, 0n] };

@@ -49,7 +49,11 @@ const KINDS: readonly {
     type: 'thread',
     create: 'partition_create_thread',
     all: 0x8000_03ff,
-    configure: (e, c) => e.ok('cspace_attach_thread', e.C, c, 0n),
+    // §4.5: a cspace, an addrspace and a VIC.
+    configure: (e, c) => {
+      e.ok('cspace_attach_thread', e.C, c, 0n);
+      e.equip(c);
+    },
   },
   { type: 'doorbell', create: 'partition_create_doorbell', all: 0x8000_0007, configure: () => {} },
   {
@@ -232,6 +236,7 @@ test('§4.2: an ACTIVE vCPU outlives its caps until it is killed and exits; an I
   const before = e.hv.liveOf('thread').length;
   const t = e.create('thread');
   e.ok('cspace_attach_thread', e.C, t, 0n);
+  e.equip(t);
   e.ok('object_activate', t, 0n);
   const kill = e.copy(t, 0x80); // lifecycle only
   e.ok('cspace_delete_cap_from', e.C, t, 0n);

@@ -6,6 +6,7 @@ import { Hypervisor } from '../../src/hyp/hypervisor.js';
 import { NativeVcpu } from '../../src/hyp/vm/native.js';
 import { Err } from '../../src/hyp/abi/errors.js';
 import { CAP_SLOTS_PER_TABLE, Cspace } from '../../src/hyp/core/cspace.js';
+import { equipVcpu } from './vcpu-kit.js';
 
 /** A well-formed cap ID naming an empty slot of the root cspace (table 31, slot 5: index 1927). */
 const EMPTY = 0x1f05n;
@@ -147,15 +148,18 @@ test('§4.2: an object lives while a valid cap names it; deleting the last cap d
 });
 
 test('§2.1: object_activate_from activates a cap looked up in another cspace; a thread cannot activate without a cspace', () => {
-  const { v, C, create } = root();
+  const { v, P, C, create } = root();
   const cs = create('cspace');
   v.call('cspace_configure', cs, 8n, 0n);
   v.call('object_activate', cs, 0n);
   const t = v.call('partition_create_thread', 1n, cs, 0n);
   assert.equal(t.e, Err.OK);
+  // Its other §4.5 prerequisites (addrspace, VIC) are there, through a root copy of its cap.
+  equipVcpu(v, P, C, v.call('cspace_copy_cap_from', cs, t.x[1]!, C, 0xffff_ffffn, 0n).x[1]!);
   assert.equal(v.call('object_activate_from', cs, t.x[1]!, 0n).e, Err.OBJECT_CONFIG, 'no cspace attached');
   const t2 = v.call('partition_create_thread', 1n, C, 0n).x[1]!;
   assert.equal(v.call('cspace_attach_thread', cs, t2, 0n).e, Err.OK);
+  equipVcpu(v, P, C, t2);
   assert.equal(v.call('object_activate', t2, 0n).e, Err.OK);
   assert.equal(v.call('cspace_attach_thread', cs, t2, 0n).e, Err.OBJECT_STATE, 'attach needs an INIT thread');
 });

@@ -195,7 +195,7 @@ test('doorbell §6: two vCPUs with separate cspaces — the sender holds send on
   const db = e.doorbell();
   const a = e.vcpu();
   const b = e.vcpu();
-  const rxVic = e.vic();
+  const rxVic = b.vic;
   const g = GuestGic.of(e, rxVic);
   g.enable(70);
   const aDb = a.give(db, DB.send);

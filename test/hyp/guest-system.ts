@@ -1,10 +1,11 @@
 // A small system for running guest ELFs under the hypervisor (hypervisor-abi.md §8.4, §10.6, §12):
 // the root VM builds each guest VM through hypercalls only — its own cspace, memory extent and
 // address space (RAM at IPA 0x4000_0000, as on QEMU virt), VIC (answering at the fixed GIC
-// addresses), vpm_group and proxy-scheduled vCPUs — and a native host vCPU with its own VIC plays
-// the VMM: it runs every guest vCPU with vcpu_run, emulates each VM's PL011 on VMMIO exits, and
-// sleeps until a guest's run-wakeup VIRQ arrives when all are waiting. Loading images into guest
-// memory is done directly here (it is the RM's job in later layers).
+// addresses), vpm_group and proxy-scheduled vCPUs — and a native host vCPU of the root VM (its
+// cspace and addrspace) with its own VIC plays the VMM: it runs every guest vCPU with vcpu_run,
+// emulates each VM's PL011 on VMMIO exits, and sleeps until a guest's run-wakeup VIRQ arrives when
+// all are waiting. Loading images into guest memory is done directly here (it is the RM's job in
+// later layers).
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -175,7 +176,9 @@ export class GuestSystem {
     const host = this.mk('thread');
     ok(v.call('vcpu_set_affinity', host, 0n, ONES), 'host affinity');
     ok(v.call('vcpu_set_priority', host, 40n), 'host priority above its guests');
+    // The host is a vCPU of the root VM: the root's cspace and addrspace (§4.5), its own VIC.
     ok(v.call('cspace_attach_thread', this.root.caps.cspace, host, 0n), 'host cspace');
+    ok(v.call('addrspace_attach_thread', this.root.caps.addrspace, host, 0n), 'host addrspace');
     ok(v.call('vic_attach_vcpu', this.hostVic, host, 0n, 0n), 'host vic attach');
     ok(v.call('object_activate', host, 0n), 'host activate');
     ok(v.call('vcpu_poweron', host, 0n, 0n, 0n), 'host poweron');

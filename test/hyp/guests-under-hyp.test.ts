@@ -34,7 +34,8 @@ function runUnderHyp(name: string, limitNs = 200_000_000) {
   }
   ok(v.call('addrspace_configure_vmmio', as, UART, 0x1000n, 0n, 0n), 'VMMIO range for the PL011');
 
-  // The host: a native vCPU with its own VIC, on which the guest's run-wakeup VIRQ arrives.
+  // The host: a native vCPU of the root VM (its cspace and addrspace, §4.5) with its own VIC, on
+  // which the guest's run-wakeup VIRQ arrives.
   const hostVic = mk('vic');
   ok(v.call('vic_configure', hostVic, 1n, 32n, 2n, 0n), 'host vic_configure');
   ok(v.call('object_activate', hostVic, 0n), 'host vic');
@@ -42,6 +43,7 @@ function runUnderHyp(name: string, limitNs = 200_000_000) {
   ok(v.call('vcpu_set_affinity', host, 0n, ONES), 'host affinity');
   ok(v.call('vcpu_set_priority', host, 40n), 'host priority above its guest');
   ok(v.call('cspace_attach_thread', C, host, 0n), 'host cspace');
+  ok(v.call('addrspace_attach_thread', root.caps.addrspace, host, 0n), 'host addrspace');
   ok(v.call('vic_attach_vcpu', hostVic, host, 0n, 0n), 'host vic attach');
   ok(v.call('object_activate', host, 0n), 'host activate');
   ok(v.call('vcpu_poweron', host, 0n, 0n, 0n), 'host poweron');

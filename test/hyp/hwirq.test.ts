@@ -10,6 +10,7 @@ import { Err } from '../../src/hyp/abi/errors.js';
 import { HYPERCALL_BY_NAME } from '../../src/hyp/abi/hypercalls.js';
 import { HWIRQ_RIGHT, RIGHT_ACTIVATE, VIC_RIGHT } from '../../src/hyp/abi/rights.js';
 import { GuestGic } from './ipc-env.js';
+import { equipVcpu } from './vcpu-kit.js';
 import type { Vic } from '../../src/hyp/vm/vic.js';
 import type { Thread } from '../../src/hyp/vm/thread.js';
 
@@ -196,8 +197,8 @@ test('§4.2/§7: destroying the VIC a hwirq is bound to unbinds it; it can then 
 });
 
 test('§2.5: a hwirq cap copied to another VM’s cspace works there: its VM binds it to its own VIC and takes the interrupt', () => {
-  const { hv, vm, hw, ok, create, C } = setup();
-  // The "HLOS": a cspace, a VIC and a vCPU built by the root, the hwirq cap copied over.
+  const { hv, vm, v, hw, ok, create, C, P } = setup();
+  // The "HLOS": a cspace, a VIC, an addrspace and a vCPU built by the root, the hwirq cap copied over.
   const cs = create('cspace');
   ok('cspace_configure', cs, 16n, 0n);
   ok('object_activate', cs, 0n);
@@ -206,7 +207,7 @@ test('§2.5: a hwirq cap copied to another VM’s cspace works there: its VM bin
   ok('object_activate', vic, 0n);
   const t = create('thread');
   ok('cspace_attach_thread', cs, t, 0n);
-  ok('vic_attach_vcpu', vic, t, 0n, 0n);
+  equipVcpu(v, P, C, t, { vic });
   ok('object_activate', t, 0n);
   const give = (cap: bigint, mask: number) => ok('cspace_copy_cap_from', C, cap, cs, BigInt(mask), 0n)[1]!;
   const myHw = give(hw(UART), HWIRQ_RIGHT.bind_vic);

@@ -16,6 +16,7 @@ import type { Gicv3 } from '../../src/machine/gicv3/index.js';
 import { ICC } from '../../src/machine/gicv3/regs.js';
 import type { Cpu } from '../../src/arch/aarch64/cpu.js';
 import { makeCpu } from '../helpers/cpu.js';
+import { equipVcpu, type EquipOptions, type VcpuKit } from './vcpu-kit.js';
 
 const TWO64 = 1n << 64n;
 
@@ -113,7 +114,12 @@ export interface Env {
   msgqueue(depth: number, size: number): bigint;
   /** A copy of root cap `cap` in the root cspace with rights `mask`. */
   copy(cap: bigint, mask: number): bigint;
-  /** A second native vCPU with its own cspace and memory. */
+  /** Give the INIT thread `t` (root cap) a fresh addrspace and VIC, or the given ones (§4.5). */
+  equip(t: bigint, opts?: EquipOptions): VcpuKit;
+  /**
+   * A second native vCPU with its own cspace, addrspace and VIC (§4.5), and its own memory: the
+   * TestMemory replaces the addrspace's stage-2 view so tests can place faults.
+   */
   vcpu(): Peer;
 }
 
@@ -122,6 +128,9 @@ export interface Peer {
   mem: TestMemory;
   /** Root-cspace cap to the peer's cspace. */
   cs: bigint;
+  /** Root-cspace caps to the peer's addrspace and to its VIC (it is vCPU 0 there). */
+  as: bigint;
+  vic: bigint;
   /** Copy root cap `cap` into the peer's cspace with rights `mask`; returns the peer's cap ID. */
   give(cap: bigint, mask: number): bigint;
   call(name: string, ...args: bigint[]): CallResult;
@@ -182,12 +191,16 @@ export function env(): Env {
     copy(cap, mask) {
       return ok('cspace_copy_cap_from', C, cap, C, BigInt(mask), 0n)[1]!;
     },
+    equip(t, opts) {
+      return equipVcpu(v, P, C, t, opts);
+    },
     vcpu() {
       const cs = create('cspace');
       ok('cspace_configure', cs, 64n, 0n);
       ok('object_activate', cs, 0n);
       const tcap = create('thread');
       ok('cspace_attach_thread', cs, tcap, 0n);
+      const kit = equipVcpu(v, P, C, tcap);
       ok('object_activate', tcap, 0n);
       const thread = obj<Thread>(tcap);
       const pmem = new TestMemory(MEM_BASE, MEM_SIZE);
@@ -197,6 +210,8 @@ export function env(): Env {
         v: pv,
         mem: pmem,
         cs,
+        as: kit.addrspace,
+        vic: kit.vic!,
         give: (cap, mask) => ok('cspace_copy_cap_from', C, cap, cs, BigInt(mask), 0n)[1]!,
         call: (name, ...args) => pv.call(name, ...args),
       };

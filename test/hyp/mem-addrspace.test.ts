@@ -187,7 +187,7 @@ test('§4.2: deleting an addrspace destroys it even while extents map into it; t
 // ------------------------------------------------------------------------------------------------
 
 test('§2.6/§10.5: up to 8 threads attach to one addrspace, the 9th is NOMEM; the thread must be INIT and the addrspace ACTIVE', () => {
-  const { ok, err, create, C, addrspace } = root();
+  const { ok, err, create, C, addrspace, vic } = root();
   const as = addrspace();
   for (let k = 0; k < 8; k++) ok('addrspace_attach_thread', as, create('thread'), 0n);
   const t9 = create('thread');
@@ -195,6 +195,7 @@ test('§2.6/§10.5: up to 8 threads attach to one addrspace, the 9th is NOMEM; t
   const other = addrspace();
   ok('addrspace_attach_thread', other, t9, 0n);
   ok('cspace_attach_thread', C, t9, 0n);
+  ok('vic_attach_vcpu', vic(), t9, 0n, 0n);
   ok('object_activate', t9, 0n);
   assert.equal(err('addrspace_attach_thread', other, t9, 0n), Err.OBJECT_STATE, 'thread active');
   const inactive = create('addrspace');

@@ -8,6 +8,7 @@ import { NativeVcpu } from '../../src/hyp/vm/native.js';
 import { Err, errorName } from '../../src/hyp/abi/errors.js';
 import type { Thread } from '../../src/hyp/vm/thread.js';
 import type { HypObject } from '../../src/hyp/core/object.js';
+import { equipVcpu, freshVic } from './vcpu-kit.js';
 import {
   MEMEXTENT_MEMTYPE as MT,
   MEMEXTENT_TYPE as KIND,
@@ -82,11 +83,13 @@ export function root(opts: RootOptions = {}) {
     ok('object_activate', as, 0n);
     return as;
   };
-  /** A vCPU in the root cspace attached to `as`, activated, with a native driver. */
+  /** A configured, activated one-vCPU VIC. */
+  const vic = (): bigint => freshVic(v, P, C);
+  /** A vCPU in the root cspace attached to `as` and to a VIC of its own (§4.5), activated, with a native driver. */
   const vcpu = (as: bigint): { cap: bigint; thread: Thread; v: NativeVcpu } => {
     const t = create('thread');
     ok('cspace_attach_thread', C, t, 0n);
-    ok('addrspace_attach_thread', as, t, 0n);
+    equipVcpu(v, P, C, t, { addrspace: as });
     ok('object_activate', t, 0n);
     const thread = obj<Thread>(t);
     return { cap: t, thread, v: new NativeVcpu(hv, thread) };
@@ -94,7 +97,7 @@ export function root(opts: RootOptions = {}) {
   /** A copy of `cap` in the root cspace with rights `mask`. */
   const copy = (cap: bigint, mask: number): bigint => ok('cspace_copy_cap_from', C, cap, C, BigInt(mask), 0n)[0]!;
 
-  return { hv, vm, v, P, C, ok, err, create, obj, extent, derive, addrspace, vcpu, copy };
+  return { hv, vm, v, P, C, ok, err, create, obj, extent, derive, addrspace, vic, vcpu, copy };
 }
 
 /** PA of RAM page `n`. */

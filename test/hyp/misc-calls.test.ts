@@ -9,6 +9,7 @@ import { NativeVcpu } from '../../src/hyp/vm/native.js';
 import { Err } from '../../src/hyp/abi/errors.js';
 import type { Thread } from '../../src/hyp/vm/thread.js';
 import { TRACE_CLASS, TRACE_DEFAULT_CLASS_FLAGS, TRACE_PUBLIC_CLASS_FLAGS } from '../../src/hyp/trace.js';
+import { equipVcpu } from './vcpu-kit.js';
 
 const NS_PER_TICK = 16; // 62.5 MHz counter (§9.2)
 const MS = 1_000_000;
@@ -24,11 +25,15 @@ function setup(opts: HypervisorOptions = {}) {
     now = ns;
   };
   const entropy = (n: bigint, res0 = 0n) => v.call('prng_get_entropy', n, res0);
-  /** A second vCPU of the root VM (its own rate-limit state). */
+  /**
+   * A second vCPU of the root VM (its own rate-limit state): the root's cspace and addrspace, and
+   * a VIC of its own (the root VIC has room for one vCPU, §11.1).
+   */
   const other = (): NativeVcpu => {
     const C = vm.caps.cspace;
     const t = v.call('partition_create_thread', vm.caps.partition, C, 0n).x[1]!;
     assert.equal(v.call('cspace_attach_thread', C, t, 0n).e, Err.OK);
+    equipVcpu(v, vm.caps.partition, C, t, { addrspace: vm.caps.addrspace });
     assert.equal(v.call('object_activate', t, 0n).e, Err.OK);
     return new NativeVcpu(hv, vm.cspace.lookup<Thread>(t, 'thread', 0, false) as Thread);
   };

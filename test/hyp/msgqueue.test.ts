@@ -460,8 +460,8 @@ test('msgqueue §5, §12: two vCPUs with separate cspaces exchange 240-byte mess
   const e = env();
   const a = e.vcpu();
   const b = e.vcpu();
-  const aVic = e.vic();
-  const bVic = e.vic();
+  const aVic = a.vic;
+  const bVic = b.vic;
   const ga = GuestGic.of(e, aVic);
   const gb = GuestGic.of(e, bVic);
   ga.enable(64);

@@ -9,6 +9,7 @@ import { NATIVE_HYPERCALL_NS, NativeVcpu } from '../../src/hyp/vm/native.js';
 import { HypSystem, NATIVE_STEP_NS, type NativeProgram } from '../../src/hyp/system.js';
 import { Err } from '../../src/hyp/abi/errors.js';
 import type { Thread } from '../../src/hyp/vm/thread.js';
+import { equipVcpu, freshAddrspace } from './vcpu-kit.js';
 
 const ONES = 0xffff_ffff_ffff_ffffn;
 
@@ -25,12 +26,15 @@ function setup() {
   const vic = mk('vic');
   ok(v.call('vic_configure', vic, 1n, 32n, 2n, 0n), 'vic_configure');
   ok(v.call('object_activate', vic, 0n), 'vic');
+  // The native vCPUs are one VM: one addrspace (their view of memory, §4.5).
+  const as = freshAddrspace(v, P, C);
+  /** A native vCPU on CPU 0; `withVic`: on the doorbell's VIC, else on a VIC of its own (§4.5). */
   const thread = (priority: bigint, withVic: boolean): Thread => {
     const t = mk('thread');
     ok(v.call('vcpu_set_affinity', t, 0n, ONES), 'affinity');
     ok(v.call('vcpu_set_priority', t, priority), 'priority');
     ok(v.call('cspace_attach_thread', C, t, 0n), 'cspace');
-    if (withVic) ok(v.call('vic_attach_vcpu', vic, t, 0n, 0n), 'vic');
+    equipVcpu(v, P, C, t, withVic ? { addrspace: as, vic } : { addrspace: as });
     ok(v.call('object_activate', t, 0n), 'activate');
     ok(v.call('vcpu_poweron', t, 0n, 0n, 0n), 'poweron');
     return root.cspace.lookup<Thread>(t, 'thread', 0, false) as Thread;

@@ -91,6 +91,7 @@ test('§11.1 item 5: the root VIC has 1 vCPU and 64 bindable SPIs (32..95), no f
   assert.equal(v.call('vic_attach_vcpu', vm.caps.vic, t, 1n, 0n).e, Err.ARGUMENT_INVALID, 'max_vcpus 1');
   assert.equal(v.call('vic_attach_vcpu', vm.caps.vic, t, 0n, 0n).e, Err.OK);
   assert.equal(v.call('cspace_attach_thread', C, t, 0n).e, Err.OK);
+  assert.equal(v.call('addrspace_attach_thread', vm.caps.addrspace, t, 0n).e, Err.OK, 'a root VM vCPU (§4.5)');
   assert.equal(v.call('object_activate', t, 0n).e, Err.BUSY, 'index 0 is the root vCPU’s');
   assert.equal(hv.liveOf('vic').length, 1);
 });

@@ -144,7 +144,7 @@ export function buildRootVm(hv: Hypervisor, opts: RootVmOptions = {}): RootVm {
   const cspace = hv.adopt(new Cspace(hv));
   must(cspace.configure(ROOT_CSPACE_MAX_CAPS), 'cspace configure');
   must(cspace.activate(), 'cspace activate');
-  const thread = hv.adopt(new Thread(hv));
+  const thread = hv.adopt(new Thread(hv, partition));
   thread.label = 'root';
   thread.priority = VCPU_DEFAULT_PRIORITY;
   thread.affinity = bootCore;

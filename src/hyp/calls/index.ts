@@ -10,6 +10,7 @@ import { VPM_HANDLERS } from './vpm.js';
 import { HWIRQ_HANDLERS } from './hwirq.js';
 import { MISC_HANDLERS } from './misc.js';
 import { VGIC_HANDLERS } from './vgic.js';
+import { VIRTIO_HANDLERS } from './virtio.js';
 
 export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...OBJECT_HANDLERS,
@@ -20,4 +21,5 @@ export const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...HWIRQ_HANDLERS,
   ...MISC_HANDLERS,
   ...VGIC_HANDLERS,
+  ...VIRTIO_HANDLERS,
 ]);

@@ -7,6 +7,7 @@ import { HYP_API_FLAGS0, HYP_API_FLAGS1, HYP_API_FLAGS2, HYP_API_INFO } from '..
 import type { CallCtx, Handler } from '../dispatch.js';
 import { Cspace, CSPACE_MAX_CAPS } from '../core/cspace.js';
 import type { HypObject } from '../core/object.js';
+import type { Partition } from '../core/partition.js';
 import { Thread } from '../vm/thread.js';
 
 /** Constructors for the object types partition_create_* can make in this build. */
@@ -96,7 +97,7 @@ function revokeCapsFrom(c: CallCtx): number {
 export const OBJECT_HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['hypervisor_identify', identify],
   ['partition_create_cspace', creator((c) => new Cspace(c.hv))],
-  ['partition_create_thread', creator((c) => new Thread(c.hv))],
+  ['partition_create_thread', creator((c) => new Thread(c.hv, c.cap<Partition>(0) as Partition))],
   ['object_activate', objectActivate],
   ['object_activate_from', objectActivateFrom],
   ['cspace_delete_cap_from', deleteCapFrom],

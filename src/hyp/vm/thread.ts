@@ -7,10 +7,11 @@
 import { Err } from '../abi/errors.js';
 import { HypObject, type ObjectEvents } from '../core/object.js';
 import type { Cspace } from '../core/cspace.js';
+import type { Partition } from '../core/partition.js';
 import type { GuestAccess } from './guest-access.js';
 import type { VpmGroup } from './vpm.js';
-import { vicVcpuActivate, vicVcpuDeactivate, vicVcpuRelease } from './vic.js';
-import { addrspaceDetachThread } from '../mem/addrspace.js';
+import { vicOfVcpu, vicVcpuActivate, vicVcpuDeactivate, vicVcpuRelease } from './vic.js';
+import { addrspaceDetachThread, addrspaceOf } from '../mem/addrspace.js';
 import { VirqSource } from '../virq.js';
 
 export const VCPU_DEFAULT_PRIORITY = 32;
@@ -42,6 +43,8 @@ export const VCPU_OPTION = {
   hlos_vm: 1n << 63n,
 } as const;
 export const VCPU_OPTIONS_VALID = Object.values(VCPU_OPTION).reduce((a, b) => a | b, 0n);
+/** Options only a privileged partition's vCPUs may use (§4.5, §8.1). */
+const PRIVILEGED_OPTIONS = VCPU_OPTION.critical | VCPU_OPTION.hlos_vm;
 
 export class Thread extends HypObject {
   readonly type = 'thread' as const;
@@ -88,16 +91,42 @@ export class Thread extends HypObject {
    */
   resetRequest: { type: bigint; cookie: bigint } | null = null;
 
-  constructor(events: ObjectEvents | null) {
+  constructor(
+    events: ObjectEvents | null,
+    /**
+     * The partition that created the thread (partition_create_thread's x0): whether it is
+     * privileged decides if the critical and hlos_vm options may be used (§4.5, §8.1).
+     */
+    readonly partition: Partition,
+  ) {
     super(events);
     this.haltSource = new VirqSource(() => false, `${String(this)} halt`);
     this.wakeupSource = new VirqSource(() => false, `${String(this)} run-wakeup`);
   }
 
+  /**
+   * Activation prerequisites (§4.5). The spec lists the failures but not the order in which the
+   * real hypervisor's activation handlers run; we check them in the order the §4.5 row lists
+   * them ([infer]):
+   *  1. OBJECT_CONFIG, in listing order: no cspace, no addrspace, an affinity naming a CPU that
+   *     does not exist (≥ PLATFORM_MAX_CORES), pinned without a valid affinity, critical or
+   *     hlos_vm from a non-privileged partition. These only read the configuration, so nothing
+   *     needs undoing when one fails.
+   *  2. BUSY: the thread's VIC index is already held by another active vCPU (claimed here).
+   *  3. DENIED: its vpm_group index is taken (claimed here; the VIC claim is undone on failure).
+   *  4. ARGUMENT_INVALID: no VIC attached — the arch-timer PPIs (27, 30) are bound privately to
+   *     the vCPU's VIC at activation, which fails without one. It comes last in the listing, so a
+   *     thread with no VIC whose vpm index is taken gets DENIED; when it fails, the vpm claim of
+   *     step 3 is undone (there was no VIC claim).
+   * The first failure wins: a thread with two faults reports the earlier one.
+   */
   protected override doActivate(): number {
     if (this.cspace === null) return Err.OBJECT_CONFIG;
+    if (addrspaceOf(this) === null) return Err.OBJECT_CONFIG;
+    // AFFINITY_NONE (0xFFFF) is itself ≥ PLATFORM_MAX_CORES: it means "no CPU", not a bad one.
+    if (this.affinity !== AFFINITY_NONE && this.affinity >= PLATFORM_MAX_CORES) return Err.OBJECT_CONFIG;
     if ((this.options & VCPU_OPTION.pinned) !== 0n && this.affinity === AFFINITY_NONE) return Err.OBJECT_CONFIG;
-    // §4.5 order: the VIC index must be free (BUSY), then the vpm_group index (DENIED).
+    if ((this.options & PRIVILEGED_OPTIONS) !== 0n && !this.partition.privileged) return Err.OBJECT_CONFIG;
     const ev = vicVcpuActivate(this);
     if (ev !== Err.OK) return ev;
     if (this.vpm) {
@@ -106,6 +135,10 @@ export class Thread extends HypObject {
         vicVcpuDeactivate(this);
         return e;
       }
+    }
+    if (vicOfVcpu(this) === null) {
+      this.vpm?.release(this);
+      return Err.ARGUMENT_INVALID;
     }
     // vcpu_run_scheduled: proxy-scheduled from activation on (§8.4).
     if ((this.options & VCPU_OPTION.vcpu_run_scheduled) !== 0n) this.proxy = true;

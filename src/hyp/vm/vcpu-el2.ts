@@ -10,12 +10,16 @@
 //   3. VMMIO: if a VMM runs this vCPU (`onVmmio` set) and the access lies inside one of the
 //      addrspace's VMMIO ranges, the access is handed out (`pendingVmmio`) and completed by
 //      `resumeVmmio` with the VMM's answer.
+// A stage-2 *permission* fault with a valid syndrome on a page owned by a memory extent that has a
+// vdevice attached — a virtio-mmio register page, which its frontend maps read-only — is that
+// device's to emulate (§10.6): only stores are (the page's reads are plain memory reads, Gunyah's
+// virtio device leaves loads unhandled), and the device may refuse one (virtio-mmio.ts).
 // An emulated access completes the instruction (loads write Rt by the syndrome's SAS, SSE, SF and
 // SRT, XZR discarding; stores take Rt, XZR storing 0) and the vCPU resumes after it. Everything
-// else — no ISV (LDP, writeback forms...), a permission fault, nobody claiming the IPA, or a vGIC
-// register access Gunyah refuses (wrong size, unknown register written) — injects a synchronous
-// external abort. [infer: Gunyah's "fault" result for a refused vGIC access is reported as the
-// same abort as an unclaimed fault.]
+// else — no ISV (LDP, writeback forms...), any other permission fault, nobody claiming the IPA, or
+// a vGIC or virtio register access Gunyah refuses (wrong size, unknown register written) — injects
+// a synchronous external abort. [infer: Gunyah's "fault" result for a refused vGIC access is
+// reported as the same abort as an unclaimed fault.]
 
 import type { Access, Cpu, El2 } from '../../arch/aarch64/cpu.js';
 import type { Hypervisor } from '../hypervisor.js';
@@ -23,6 +27,7 @@ import { addrspaceOf } from '../mem/addrspace.js';
 import { S2_PERMISSION_FAULT, type Stage2 } from '../mem/stage2.js';
 import type { Thread } from './thread.js';
 import { VdeviceKind, vdeviceFind } from './vdevice.js';
+import { virtioMmioOfExtent } from './virtio-mmio.js';
 import { VGIC_FAULT, vgicGicdRead, vgicGicdWrite, vgicGicrRead, vgicGicrWrite } from './vgic-mmio.js';
 import { VIC_MAX_VCPUS, vicOfVcpu, type Vic } from './vic.js';
 
@@ -41,6 +46,10 @@ const ISS_SF = 1 << 15;
 const ISS_WNR = 1 << 6;
 /** DFSC with the level masked off: translation fault at any level. */
 const FSC_TRANSLATION = 0x04;
+/** DFSC with the level masked off: permission fault at any level. */
+const FSC_PERMISSION = 0x0c;
+/** The CPU's Access value for a read (arch/aarch64 `Access`), as Stage2.translate takes it. */
+const ACCESS_READ = 1;
 
 /** The fixed legacy vGIC addresses of the QEMU platform (§9.1, §11.3). */
 const FIXED_GICD_BASE = 0x0800_0000;
@@ -144,7 +153,9 @@ export class VcpuEl2 implements El2 {
    * claimed: emulated (PC moved past it) or handed to the VMM (PC left at it).
    */
   private dataAbort(cpu: Cpu, esr: number, ipa: number): boolean {
-    if ((esr & ISS_ISV) === 0 || (esr & 0x3c) !== FSC_TRANSLATION) return false;
+    if ((esr & ISS_ISV) === 0) return false;
+    if ((esr & 0x3c) === FSC_PERMISSION) return this.permissionFault(cpu, esr, ipa);
+    if ((esr & 0x3c) !== FSC_TRANSLATION) return false;
     const as = addrspaceOf(this.thread);
     if (as !== null) {
       const r = vdeviceFind(as, ipa);
@@ -180,6 +191,27 @@ export class VcpuEl2 implements El2 {
       return true;
     }
     return false;
+  }
+
+  /**
+   * A permission fault (§10.6): the page's PA through the vCPU's stage 2 (as Gunyah's read
+   * translation of the faulting address), its owner in the memory database, and the virtio device
+   * attached to that extent, if any, emulates the store at the byte offset in its one-page extent.
+   * False when nobody claims the access (an external abort follows). Does not allocate.
+   */
+  private permissionFault(cpu: Cpu, esr: number, ipa: number): boolean {
+    if ((esr & ISS_WNR) === 0) return false;
+    const as = addrspaceOf(this.thread);
+    if (as === null) return false;
+    const off = ipa & 0xfff;
+    const pa = as.stage2.translate(ipa - off, ACCESS_READ, 1);
+    if (pa < 0) return false;
+    const vio = virtioMmioOfExtent(this.hv.mem.memdb.ownerOf(pa / 4096));
+    if (vio === undefined) return false;
+    const size = 1 << ((esr >>> 22) & 3);
+    if (!vio.frontendWrite(off, size, Number(this.storeValue(cpu, esr) & 0xffff_ffffn))) return false;
+    cpu.pc += 4;
+    return true;
   }
 
   /**
