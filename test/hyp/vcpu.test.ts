@@ -43,6 +43,7 @@ test('§8.1: vcpu_configure rejects unknown option bits before the cap lookup, a
   );
   const t = newVcpu();
   assert.equal(v.call('vcpu_configure', t, (1n << 9n) | (1n << 63n), 0n).e, Err.OK);
+  assert.equal(v.call('vcpu_set_affinity', t, 1n, ONES).e, Err.OK, 'an HLOS vCPU needs an affinity (§8.1)');
   activate(t);
   assert.equal(v.call('vcpu_configure', t, 0n, 0n).e, Err.OBJECT_STATE);
 });
@@ -216,6 +217,8 @@ test('§4.5/§8.1: critical (bit 8) and hlos_vm (bit 63) need a privileged parti
   for (const opt of [1n << 8n, 1n << 63n]) {
     const t = newVcpu();
     assert.equal(v.call('vcpu_configure', t, opt, 0n).e, Err.OK);
+    // An HLOS vCPU also needs a valid affinity (§8.1).
+    assert.equal(v.call('vcpu_set_affinity', t, 1n, ONES).e, Err.OK);
     v.call('cspace_attach_thread', C, t, 0n);
     equip(t);
     assert.equal(v.call('object_activate', t, 0n).e, Err.OK, `root partition, option ${opt}`);
@@ -315,4 +318,29 @@ test('§4.5/§4.2: a vCPU that failed activation is freed with its last cap, and
     before,
     'all gone with the thread: a failed vCPU holds no self-reference',
   );
+});
+
+test('§8.1: hlos_vm needs a valid affinity and one HLOS vCPU per CPU, and implies critical; sve_allowed fails here (no SVE in this CPU)', () => {
+  const { v, C, newVcpu, equip, obj } = setup();
+  const HLOS = 1n << 63n;
+  const SVE = 1n << 3n;
+  const CRITICAL = 1n << 8n;
+  const make = (opts: bigint, cpu: bigint | null): bigint => {
+    const t = newVcpu();
+    assert.equal(v.call('vcpu_configure', t, opts, 0n).e, Err.OK);
+    if (cpu !== null) assert.equal(v.call('vcpu_set_affinity', t, cpu, ONES).e, Err.OK);
+    v.call('cspace_attach_thread', C, t, 0n);
+    equip(t);
+    return t;
+  };
+  assert.equal(v.call('object_activate', make(HLOS, null), 0n).e, Err.OBJECT_CONFIG, 'no affinity');
+  const first = make(HLOS, 2n);
+  assert.equal(v.call('object_activate', first, 0n).e, Err.OK);
+  assert.equal(obj(first).options & CRITICAL, CRITICAL, 'activation made it critical');
+  assert.equal(v.call('object_activate', make(HLOS, 2n), 0n).e, Err.OBJECT_CONFIG, 'CPU 2 already has one');
+  assert.equal(v.call('object_activate', make(HLOS, 3n), 0n).e, Err.OK, 'CPU 3 is free');
+  assert.equal(v.call('object_activate', make(HLOS | SVE, 4n), 0n).e, Err.OBJECT_CONFIG, 'SVE is absent');
+  assert.equal(v.call('object_activate', make(SVE, 4n), 0n).e, Err.OBJECT_CONFIG, 'sve_allowed without hlos_vm');
+  // The slot frees when the HLOS vCPU goes.
+  assert.equal(v.call('cspace_delete_cap_from', C, first, 0n).e, Err.OK);
 });

@@ -127,6 +127,14 @@ export class Thread extends HypObject {
     if (this.affinity !== AFFINITY_NONE && this.affinity >= PLATFORM_MAX_CORES) return Err.OBJECT_CONFIG;
     if ((this.options & VCPU_OPTION.pinned) !== 0n && this.affinity === AFFINITY_NONE) return Err.OBJECT_CONFIG;
     if ((this.options & PRIVILEGED_OPTIONS) !== 0n && !this.partition.privileged) return Err.OBJECT_CONFIG;
+    // §8.1: sve_allowed needs hlos_vm and SVE; this model's CPU has no SVE, so it always fails.
+    if ((this.options & VCPU_OPTION.sve_allowed) !== 0n) return Err.OBJECT_CONFIG;
+    const hlos = (this.options & VCPU_OPTION.hlos_vm) !== 0n;
+    // An HLOS vCPU needs a valid affinity, and each physical CPU has at most one (§8.1).
+    const hlosSlots = hlos ? hlosTable(this.events) : null;
+    if (hlosSlots !== null && (this.affinity === AFFINITY_NONE || hlosSlots[this.affinity] !== undefined)) {
+      return Err.OBJECT_CONFIG;
+    }
     const ev = vicVcpuActivate(this);
     if (ev !== Err.OK) return ev;
     if (this.vpm) {
@@ -142,6 +150,11 @@ export class Thread extends HypObject {
     }
     // vcpu_run_scheduled: proxy-scheduled from activation on (§8.4).
     if ((this.options & VCPU_OPTION.vcpu_run_scheduled) !== 0n) this.proxy = true;
+    if (hlosSlots !== null) {
+      // hlos_vm implies critical (§8.1), and claims its CPU's HLOS slot until the vCPU goes.
+      this.options |= VCPU_OPTION.critical;
+      hlosSlots[this.affinity] = this;
+    }
     // A running thread holds a reference to itself until it exits (§4.2).
     this.get();
     this.runState = RunState.READY;
@@ -161,6 +174,9 @@ export class Thread extends HypObject {
   }
 
   protected override released(): void {
+    const hlosSlots = hlosTable(this.events);
+    const i = hlosSlots.indexOf(this);
+    if (i >= 0) delete hlosSlots[i];
     this.haltSource.unbind();
     this.wakeupSource.unbind();
     vicVcpuRelease(this);
@@ -181,4 +197,18 @@ export class Thread extends HypObject {
     this.cspace?.put();
     this.cspace = cs;
   }
+}
+
+/** The HLOS vCPU of each physical CPU, per hypervisor (keyed by its object-event sink). */
+const hlosTables = new WeakMap<object, Thread[]>();
+const NO_HYPERVISOR = {};
+
+function hlosTable(events: ObjectEvents | null): Thread[] {
+  const key = events ?? NO_HYPERVISOR;
+  let t = hlosTables.get(key);
+  if (t === undefined) {
+    t = [];
+    hlosTables.set(key, t);
+  }
+  return t;
 }
