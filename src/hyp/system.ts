@@ -44,11 +44,29 @@ const NOT_RAM = -(2 ** 52);
  */
 export type SystemStop = 'limit' | 'idle' | 'platform-off' | 'platform-reset';
 
+/** What the scheduler sees of a vCPU: its thread's scheduling parameters. */
+abstract class VcpuSchedulable implements Schedulable {
+  sched = new SchedState();
+
+  constructor(readonly thread: Thread) {}
+
+  get priority(): number {
+    return this.thread.priority;
+  }
+  get affinity(): number {
+    return this.thread.affinity;
+  }
+  get timesliceNs(): bigint {
+    return this.thread.timesliceNs;
+  }
+
+  abstract runnable(): boolean;
+}
+
 /** An emulated vCPU: its CPU state and how it is wired to the hypervisor. */
-export class EmulatedVcpu implements Schedulable {
+export class EmulatedVcpu extends VcpuSchedulable {
   readonly cpu: Cpu;
   readonly el2: VcpuEl2;
-  sched = new SchedState();
   /** Waiting in WFI or CPU_SUSPEND for an interrupt. */
   waiting = false;
   /** In CPU_SUSPEND: where a powerdown suspend resumes (null: standby, returns SUCCESS). */
@@ -60,24 +78,11 @@ export class EmulatedVcpu implements Schedulable {
   /** Stage 2 for table walks made on the hypervisor's behalf: a miss fails the walk, no fault. */
   quietStage2: ((cpu: Cpu, ipaPage: number) => number) | null = null;
 
-  constructor(
-    readonly thread: Thread,
-    bus: PhysBus,
-    hv: Hypervisor,
-  ) {
+  constructor(thread: Thread, bus: PhysBus, hv: Hypervisor) {
+    super(thread);
     this.cpu = new Cpu(bus);
     this.el2 = new VcpuEl2(hv, thread);
     this.cpu.el2 = this.el2;
-  }
-
-  get priority(): number {
-    return this.thread.priority;
-  }
-  get affinity(): number {
-    return this.thread.affinity;
-  }
-  get timesliceNs(): bigint {
-    return this.thread.timesliceNs;
   }
 
   /** Able to execute now, leaving aside whether proxy scheduling allows it. */
@@ -112,24 +117,15 @@ export interface NativeProgram {
 export const NATIVE_STEP_NS = 100;
 
 /** A native vCPU scheduled like any other. */
-export class NativeRunner implements Schedulable {
-  sched = new SchedState();
+export class NativeRunner extends VcpuSchedulable {
   waiting = false;
 
   constructor(
-    readonly thread: Thread,
+    thread: Thread,
     readonly vcpu: NativeVcpu,
     readonly program: NativeProgram,
-  ) {}
-
-  get priority(): number {
-    return this.thread.priority;
-  }
-  get affinity(): number {
-    return this.thread.affinity;
-  }
-  get timesliceNs(): bigint {
-    return this.thread.timesliceNs;
+  ) {
+    super(thread);
   }
 
   runnable(): boolean {
