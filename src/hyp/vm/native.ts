@@ -5,6 +5,7 @@
 import { HVC_BASE, HYPERCALL_BY_NAME, SMCCC_HYPERCALL_BASE } from '../abi/hypercalls.js';
 import type { Hypervisor } from '../hypervisor.js';
 import type { Thread } from './thread.js';
+import type { GuestAccess } from './guest-access.js';
 import type { Cpu } from '../../arch/aarch64/cpu.js';
 import type { Gicv3 } from '../../machine/gicv3/gic.js';
 import { GICD_CTLR, GICD_ICFGR, GICD_IGROUPR, GICD_IPRIORITYR, GICD_ISENABLER, ICC } from '../../machine/gicv3/regs.js';
@@ -35,6 +36,16 @@ export class NativeVcpu {
     readonly hv: Hypervisor,
     readonly thread: Thread,
   ) {}
+
+  /** X0 as vcpu_poweron (or, for the root vCPU, the boot, §11.1) left it. */
+  get bootX0(): bigint {
+    return this.thread.regs[0]!;
+  }
+
+  /** This vCPU's own memory by address, translated as its hypercalls' buffers are. */
+  get memory(): GuestAccess | null {
+    return this.thread.access;
+  }
 
   /** `hvc #imm` with x0.. = args; returns x0..x7. */
   hvcImm(imm: number, args: readonly bigint[]): bigint[] {
