@@ -143,6 +143,12 @@ export class HypSystem implements ProxyRunner {
   private readonly bus: PhysBus;
   /** What each physical CPU ran last (for scheduling trace events). */
   private readonly lastOn: (Schedulable | null)[] = [];
+  /**
+   * How a vCPU the system has not seen runs, asked when it is first powered on (the vCPUs of VMs
+   * the resource manager builds): as a native program, or emulated (the default) — then its code
+   * is whatever the VM's memory holds at its entry.
+   */
+  spawn: ((t: Thread) => NativeProgram | 'emulate') | null = null;
   /** The physical CPU whose clock is "now" for the hypervisor. */
   private pcpuNow = 0;
   /** Set by a critical VCPU's PSCI SYSTEM_OFF/RESET: the loop stops. */
@@ -163,6 +169,13 @@ export class HypSystem implements ProxyRunner {
     // loop is running.
     hv.now = () => this.time[this.pcpuNow]!;
     hv.vcpuPoweredOn = (t) => {
+      if (!this.vcpus.has(t) && !this.natives.has(t)) {
+        // A vCPU the system has not seen (a VM the RM built): ask how it runs.
+        const how = this.spawn?.(t) ?? 'emulate';
+        if (how === 'emulate') this.addEmulated(t);
+        else this.addNative(t, how);
+        return;
+      }
       const v = this.vcpus.get(t);
       if (v) this.powerOn(v);
       const n = this.natives.get(t);

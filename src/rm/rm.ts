@@ -1,17 +1,71 @@
 // The resource manager (RM spec; DESIGN.md §2): the root VM's program, a native vCPU that holds
-// Gunyah's policy and reaches the hypervisor only through hypercalls. This is its skeleton: the
-// start (read the boot environment, check the hypervisor, open its interrupt controller) and the
-// loop that sleeps until an interrupt. RPC links, VM lifecycle, memory parcels and the device tree
-// build on it.
+// Gunyah's policy and reaches the hypervisor only through hypercalls. It starts by reading its
+// boot environment (boot.ts), builds the primary VM (VMID 3, RM spec §9.1, hypervisor-abi.md
+// §11.3) with its RPC link, and then serves requests: each step takes its interrupts, drains every
+// link, answers each complete message, and sleeps until the next interrupt.
+//
+// Handled so far: VM_ALLOCATE, VM_DEALLOCATE, VM_GET_STATE, VM_GET_VMID, VM_GET_OWNER,
+// VM_GET_PEERS, VM_HOST_GET_TYPE (vm-mgmt.ts); any other request ID gets the UNIMPLEMENTED reply
+// (§1.5). State changes send NOTIFY_VM_STATUS to the VM's running peers that have a link (§2.4).
 
-import { readBootInfo, RmBootError, type RmBootInfo } from './boot.js';
+import { RmBootError, readBootInfo, type RmBootInfo } from './boot.js';
+import { Hyp, RmHypError } from './hyp.js';
+import { RpcLink } from './link.js';
 import type { RmVcpu } from './port.js';
+import {
+  MsgId,
+  MsgType,
+  NotificationSeq,
+  notification,
+  replyTo,
+  unimplementedReply,
+  type RpcMessage,
+} from './rpc/index.js';
+import { VMID_RM, VmState, VmTable, type Reply, type VmRecord } from './vm-mgmt.js';
 
 /** hypervisor_identify's api_info the RM was built for: API version 1, 64-bit (§9.5). */
 const API_VERSION_MASK = 0x3fffn;
 const API_64BIT = 1n << 15n;
 
+/** The primary (HLOS) VM's VMID (RM spec §9.1). */
+export const PRIMARY_VMID = 3;
+/** The primary's RPC-link interrupts (RM spec §9.1: free-irq-start 960; the link takes 960/961). */
+export const PRIMARY_LINK_TX_VIRQ = 960;
+export const PRIMARY_LINK_RX_VIRQ = 961;
+/** vcpu_configure options of an HLOS vCPU (hypervisor-abi.md §8.1): pinned, hlos_vm. */
+const HLOS_VCPU_OPTIONS = (1n << 0n) | (1n << 63n);
+/** VIRQs the RM's own VIC offers (§11.1 item 5: SPIs 32..95). */
+const RM_VIRQ_FIRST = 32;
+const RM_VIRQ_LAST = 95;
+/** The primary VM's VIC: every bindable SPI (§9.1). */
+const PRIMARY_MAX_VIRQS = 988n;
+const PRIMARY_CSPACE_CAPS = 512n;
+/** memextent / mapping attributes: RWX, NORMAL_WB for user and kernel (§10.2). */
+const ACCESS_RWX = 7n;
+const MAP_RWX_NORMAL = 7n | (7n << 4n) | (15n << 16n);
+const MAP_RW_DEVICE = 6n | (6n << 4n) | (0n << 16n);
+const UART_SPI = 33;
+const ALL_ONES = 0xffff_ffff_ffff_ffffn;
+
 export type RmStep = 'yield' | 'wait' | 'off';
+
+export interface RmOptions {
+  /** Build the primary VM at start (default true). */
+  primary?: boolean;
+  /** The primary VM's vCPUs (default 1; vCPU i is pinned to physical CPU i). */
+  primaryVcpus?: number;
+}
+
+/** The hypervisor objects of a VM the RM built (caps in the root cspace), and its RPC link. */
+export interface RmVm {
+  vmid: number;
+  cspace: bigint;
+  addrspace: bigint;
+  vic: bigint;
+  vpm: bigint;
+  vcpus: bigint[];
+  link: RpcLink | null;
+}
 
 export class ResourceManager {
   /** Set once the RM has started. */
@@ -20,6 +74,18 @@ export class ResourceManager {
   apiInfo = 0n;
   /** Why the RM stopped, if it did (a start failure: the message a log would carry). */
   failure: string | null = null;
+  /** VMs whose objects the RM built, by VMID. */
+  readonly vms = new Map<number, RmVm>();
+  /** Every VM the RM tracks (states, owners, peers). */
+  readonly table = new VmTable();
+  private readonly notifySeq = new NotificationSeq();
+  private nextRmVirq = RM_VIRQ_FIRST;
+  /** Scratch buffers for link packets, carved from the heap. */
+  private scratchNext = 0n;
+
+  constructor(readonly options: RmOptions = {}) {
+    this.table.onStatus = (vm) => this.sendStatus(vm);
+  }
 
   /** One scheduling of the RM's vCPU (the running system's NativeProgram.step). */
   step(v: RmVcpu): RmStep {
@@ -28,21 +94,160 @@ export class ResourceManager {
       try {
         this.start(v);
       } catch (e) {
-        if (!(e instanceof RmBootError)) throw e;
-        this.failure = e.message;
+        if (!(e instanceof RmBootError) && !(e instanceof RmHypError)) throw e;
+        this.failure = `resource manager start: ${e.message}`;
         return 'off';
       }
     }
+    const irq = v.irq;
+    const taken: number[] = [];
+    if (irq !== null) for (let id = irq.ack(); id !== 1023; id = irq.ack()) taken.push(id);
+    for (const vm of this.vms.values()) {
+      const link = vm.link;
+      if (link === null) continue;
+      link.flush();
+      for (const msg of link.receive()) this.handle(vm, link, msg);
+    }
+    // End the interrupts after draining: the queues' level VIRQs then drop (§5.3).
+    for (const id of taken) irq!.eoi(id);
     return 'wait';
   }
 
   private start(v: RmVcpu): void {
+    const hyp = new Hyp(v);
     const id = v.call('hypervisor_identify');
     this.apiInfo = id.x[0]!;
     if ((this.apiInfo & API_VERSION_MASK) !== 1n || (this.apiInfo & API_64BIT) === 0n) {
       throw new RmBootError(`unsupported hypervisor API (api_info 0x${this.apiInfo.toString(16)})`);
     }
-    this.info = readBootInfo(v);
+    const info = readBootInfo(v);
+    this.scratchNext = info.heap.base;
     v.irq?.init();
+    if (this.options.primary !== false) this.createPrimary(hyp, info, v);
+    this.info = info;
+  }
+
+  private rmVirq(v: RmVcpu): number {
+    if (this.nextRmVirq > RM_VIRQ_LAST) throw new RmBootError('the RM has run out of VIRQs on its VIC');
+    const n = this.nextRmVirq++;
+    v.irq?.enable(n);
+    return n;
+  }
+
+  private scratch(): bigint {
+    const at = this.scratchNext;
+    this.scratchNext += 0x100n;
+    return at;
+  }
+
+  /**
+   * The primary VM (hypervisor-abi.md §11.3, RM spec §9.1): VMID 3, its memory at IPA = PA over the
+   * HLOS range, the UART passed through (page and SPI 33), one pinned HLOS vCPU per physical CPU in
+   * a vpm_group, and its RPC link as caps 0 (TX) and 1 (RX) of its cspace. vCPU 0 is powered on at
+   * the HLOS entry with X0 = the DT address.
+   */
+  private createPrimary(hyp: Hyp, info: RmBootInfo, v: RmVcpu): void {
+    const { partition: P, cspace: C } = info.caps;
+    const mk = (type: string): bigint => hyp.must(`partition_create_${type}`, P, C, 0n);
+    const cspace = mk('cspace');
+    hyp.must('cspace_configure', cspace, PRIMARY_CSPACE_CAPS, 0n);
+    hyp.must('object_activate', cspace, 0n);
+    const vic = mk('vic');
+    const nv = this.options.primaryVcpus ?? 1;
+    hyp.must('vic_configure', vic, BigInt(nv), PRIMARY_MAX_VIRQS, 2n, 0n);
+    hyp.must('object_activate', vic, 0n);
+    // The link first: its caps are the first two in the primary's cspace (§9.1: reg = <0 0 0 1>).
+    const link = RpcLink.create(
+      hyp,
+      { partition: P, cspace: C, vic: info.caps.vic },
+      { vmid: PRIMARY_VMID, cspace, vic },
+      { rmRx: this.rmVirq(v), rmTx: this.rmVirq(v), clientTx: PRIMARY_LINK_TX_VIRQ, clientRx: PRIMARY_LINK_RX_VIRQ },
+      { rx: this.scratch(), tx: this.scratch() },
+    );
+    const addrspace = mk('addrspace');
+    hyp.must('addrspace_configure', addrspace, BigInt(PRIMARY_VMID), 0n);
+    hyp.must('object_activate', addrspace, 0n);
+    const me = mk('memextent');
+    hyp.must('memextent_configure', me, info.hlos.base, info.hlos.size, ACCESS_RWX, 0n);
+    hyp.must('object_activate', me, 0n);
+    hyp.must('addrspace_map', addrspace, me, info.hlos.base, MAP_RWX_NORMAL, 0n, 0n, 0n);
+    // The PL011 passed through: its page at its physical address, its SPI forwarded.
+    if (info.caps.uartMemextent !== ALL_ONES) {
+      hyp.must('addrspace_map', addrspace, info.caps.uartMemextent, info.uartAddress, MAP_RW_DEVICE, 0n, 0n, 0n);
+    }
+    const uartHwirq = info.hwirqs[UART_SPI];
+    if (uartHwirq !== undefined && uartHwirq !== ALL_ONES) {
+      hyp.must('hwirq_bind_virq', uartHwirq, vic, BigInt(UART_SPI), 0n);
+    }
+    const vpm = mk('vpm_group');
+    hyp.must('vpm_group_configure', vpm, 0n, 0n);
+    hyp.must('object_activate', vpm, 0n);
+    const vcpus: bigint[] = [];
+    for (let i = 0; i < nv; i++) {
+      const t = mk('thread');
+      hyp.must('vcpu_configure', t, HLOS_VCPU_OPTIONS, 0n);
+      hyp.must('vcpu_set_affinity', t, BigInt(i), ALL_ONES);
+      hyp.must('cspace_attach_thread', cspace, t, 0n);
+      hyp.must('addrspace_attach_thread', addrspace, t, 0n);
+      hyp.must('vic_attach_vcpu', vic, t, BigInt(i), 0n);
+      hyp.must('vpm_group_attach_vcpu', vpm, t, BigInt(i), 0n);
+      hyp.must('object_activate', t, 0n);
+      vcpus.push(t);
+    }
+    this.vms.set(PRIMARY_VMID, { vmid: PRIMARY_VMID, cspace, addrspace, vic, vpm, vcpus, link });
+    // The primary is the RM's own (VM_GET_OWNER → 0xFF, §9.1) and runs from the start.
+    this.table.adopt(PRIMARY_VMID, VMID_RM, VmState.RUNNING);
+    hyp.must('vcpu_poweron', vcpus[0]!, info.hlos.entry, info.hlos.dtBase, 0n);
+  }
+
+  /** Answer one message from `vm` (§1.5: every request gets exactly one reply). */
+  private handle(vm: RmVm, link: RpcLink, msg: RpcMessage): void {
+    // Client → RM messages must be requests; client notifications are only for VMID 0 (§1.5).
+    if (msg.type !== MsgType.REQUEST) return;
+    const r = this.dispatch(vm.vmid, msg);
+    link.send(r === null ? unimplementedReply(msg) : replyTo(msg, r.error, r.data));
+  }
+
+  /** The reply to request `msg` from VMID `caller`, or null for an ID the RM does not implement. */
+  private dispatch(caller: number, msg: RpcMessage): Reply | null {
+    const t = this.table;
+    const p = msg.payload;
+    switch (msg.msgId) {
+      case MsgId.VM_ALLOCATE:
+        return t.allocate(caller, p);
+      case MsgId.VM_DEALLOCATE:
+        return t.deallocate(caller, p);
+      case MsgId.VM_GET_STATE:
+        return t.getState(caller, p);
+      case MsgId.VM_GET_VMID:
+        return t.aboutCaller('vmid', caller, p);
+      case MsgId.VM_GET_OWNER:
+        return t.aboutCaller('owner', caller, p);
+      case MsgId.VM_GET_PEERS:
+        return t.aboutCaller('peers', caller, p);
+      case MsgId.VM_HOST_GET_TYPE:
+        return t.aboutCaller('host-type', caller, p);
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * NOTIFY_VM_STATUS (§2.4): `{u16 vmid; u16 res; u8 vm_status; u8 os_status; u16 app_status}` to
+   * every peer of `vm` that is RUNNING and has an RPC link (the owner is always a peer).
+   */
+  private sendStatus(vm: VmRecord): void {
+    const payload = new Uint8Array(8);
+    const dv = new DataView(payload.buffer);
+    dv.setUint16(0, vm.vmid, true);
+    dv.setUint8(4, vm.state);
+    dv.setUint8(5, vm.osState);
+    dv.setUint16(6, vm.appStatus, true);
+    for (const peer of vm.peers) {
+      const rec = this.table.vms.get(peer);
+      const link = this.vms.get(peer)?.link;
+      if (rec?.state !== VmState.RUNNING || !link) continue;
+      link.send(notification(MsgId.NOTIFY_VM_STATUS, this.notifySeq.next(), payload));
+    }
   }
 }
