@@ -570,7 +570,8 @@ const treeArb = fc
     rsv: fc.array(
       fc.record({
         address: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
-        size: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        // A zero size ends the list (dtc, libfdt): not an entry.
+        size: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
       }),
       { maxLength: 2 },
     ),

@@ -233,9 +233,9 @@ test('DT §5.1: misaligned reservation and structure blocks are rejected', () =>
   rejects(patched(MINIMAL, 0x08, 0x39), /structure block offset 0x39 is not 4-byte aligned/, 0x08);
 });
 
-test('DT §5.3: a reservation block without its (0, 0) terminator before totalsize is rejected', () => {
+test('DT §5.3: a reservation block without its terminator (a zero-size entry) before totalsize is rejected', () => {
   // Point the reservation block at the structure block: no 16 zero bytes follow before the end.
-  rejects(patched(MINIMAL, 0x10, 0x40), /memory reservation block has no terminating \(0, 0\) entry/);
+  rejects(patched(MINIMAL, 0x10, 0x40), /memory reservation block has no terminating zero-size entry/);
 });
 
 test('DT §5.4.1: an unknown token is rejected as a bad token at its offset', () => {
@@ -618,8 +618,8 @@ const treeArb = fc
   .map(({ root, rsv, cpu }) => {
     const t = new Fdt();
     build(root, t.root);
-    // (0, 0) ends the reservation block, so it cannot be an entry.
-    t.memReservations = rsv.filter((r) => r.address !== 0n || r.size !== 0n);
+    // A zero size ends the reservation block (as dtc and libfdt read it), so it cannot be an entry.
+    t.memReservations = rsv.filter((r) => r.size !== 0n);
     t.bootCpuidPhys = cpu;
     return t;
   });
@@ -707,4 +707,19 @@ test('DT §5 robustness: a deeply nested blob (10,000 levels) is read, written a
   assert.ok(readFdt(b).equals(t));
   assert.ok(toDts(t).length > depth);
   assert.ok(t.clone().equals(t));
+});
+
+test('DT §5.3 (as dtc and libfdt read it): a zero-size reservation ends the list; the writer refuses one', () => {
+  const t = new Fdt();
+  t.memReservations.push({ address: 0x1000n, size: 0n });
+  assert.throws(
+    () => writeFdt(t),
+    (e: unknown) => e instanceof FdtError && /has size 0/.test(e.message),
+  );
+  // A blob whose first entry is (0x1000, 0) then (0x2000, 0x10): readers see no reservations.
+  const ok = new Fdt();
+  ok.memReservations.push({ address: 0x3000n, size: 0x10n }, { address: 0x2000n, size: 0x10n });
+  const blob = writeFdt(ok);
+  new DataView(blob.buffer, blob.byteOffset).setBigUint64(0x28 + 8, 0n);
+  assert.deepEqual(readFdt(blob).memReservations, []);
 });

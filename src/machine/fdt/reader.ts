@@ -111,11 +111,13 @@ export function readFdt(blob: Uint8Array): Fdt {
   const memReservations: RegEntry[] = [];
   for (let at = offRsv; ; at += 16) {
     if (at + 16 > totalsize) {
-      throw new FdtError('memory reservation block has no terminating (0, 0) entry before totalsize', at);
+      throw new FdtError('memory reservation block has no terminating zero-size entry before totalsize', at);
     }
     const address = dv.getBigUint64(at);
     const size = dv.getBigUint64(at + 8);
-    if (address === 0n && size === 0n) break;
+    // dtc and libfdt end the list at the first entry whose size is 0 (the spec's terminator is
+    // (0, 0); a zero-size entry with an address is read the same way by both).
+    if (size === 0n) break;
     memReservations.push({ address, size });
   }
 

@@ -124,6 +124,10 @@ export function writeFdt(fdt: Fdt): Uint8Array {
   if (fdt.root.name !== '') throw new FdtError(`the root node must have an empty name, not ${fdt.root.name}`);
 
   const rsv = new Bytes();
+  for (const r of fdt.memReservations) {
+    // Readers (dtc, libfdt, ours) stop at the first zero-size entry: it cannot be written as one.
+    if (r.size === 0n) throw new FdtError(`memory reservation at 0x${r.address.toString(16)} has size 0`);
+  }
   for (const r of [...fdt.memReservations, { address: 0n, size: 0n }]) {
     for (const v of [r.address, r.size]) {
       if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new FdtError(`memory reservation value ${v} is not a u64`);
