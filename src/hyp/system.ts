@@ -448,7 +448,10 @@ export class HypSystem implements ProxyRunner {
         let next = this.nextWake();
         for (let k = 0; k < n; k++) if (k !== p && this.sched.running(k) !== null) next = Math.min(next, this.time[k]!);
         if (next === Infinity) {
-          if ([...this.vcpus.values(), ...this.natives.values()].every((v) => !v.runnable())) return 'idle';
+          // Idle for good when nothing could run: a runnable vCPU with no CPU (affinity none, or a
+          // CPU this system lacks) is never queued, so it does not count.
+          const live = (v: Schedulable): boolean => v.runnable() && v.affinity < n;
+          if (![...this.vcpus.values(), ...this.natives.values()].some(live)) return 'idle';
           next = now + QUANTUM_NS;
         }
         this.time[p] = Math.min(untilNs, Math.max(now + 1, next));

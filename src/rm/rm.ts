@@ -65,7 +65,24 @@ export interface RmVm {
   vpm: bigint;
   vcpus: bigint[];
   link: RpcLink | null;
+  /**
+   * The VM's memory extents by IPA (caps in the root cspace): the primary's RAM, and later the
+   * parcels a VM has accepted.
+   */
+  memory: { ipa: bigint; size: bigint; memextent: bigint }[];
+  /** Caps the owner holds to this VM's vCPUs (in the owner's cspace), for vcpu_run. */
+  ownerVcpuCaps: bigint[];
 }
+
+/** vcpu_configure option bit 9: proxy-scheduled by the owner's VMM with vcpu_run (§8.4). */
+const VCPU_RUN_SCHEDULED = 1n << 9n;
+/** Rights the owner's vCPU caps carry: power, affinity, yield_to, bind_virq, state (§4.4, §2.8). */
+const OWNER_VCPU_RIGHTS = 0x1n | 0x2n | 0x10n | 0x20n | 0x40n;
+/** VIRQs of a secondary VM's VIC (§9.1 [infer]: its link takes the first two SPIs). */
+const SECONDARY_MAX_VIRQS = 64n;
+const SECONDARY_LINK_TX_VIRQ = 32;
+const SECONDARY_LINK_RX_VIRQ = 33;
+const SECONDARY_CSPACE_CAPS = 64n;
 
 export class ResourceManager {
   /** Set once the RM has started. */
@@ -194,10 +211,79 @@ export class ResourceManager {
       hyp.must('object_activate', t, 0n);
       vcpus.push(t);
     }
-    this.vms.set(PRIMARY_VMID, { vmid: PRIMARY_VMID, cspace, addrspace, vic, vpm, vcpus, link });
+    this.vms.set(PRIMARY_VMID, {
+      vmid: PRIMARY_VMID,
+      cspace,
+      addrspace,
+      vic,
+      vpm,
+      vcpus,
+      link,
+      memory: [{ ipa: info.hlos.base, size: info.hlos.size, memextent: me }],
+      ownerVcpuCaps: [],
+    });
     // The primary is the RM's own (VM_GET_OWNER → 0xFF, §9.1) and runs from the start.
     this.table.adopt(PRIMARY_VMID, VMID_RM, VmState.RUNNING);
     hyp.must('vcpu_poweron', vcpus[0]!, info.hlos.entry, info.hlos.dtBase, 0n);
+  }
+
+  /**
+   * Build the hypervisor objects of secondary VM `vmid` (allocated, owned by a VM with objects):
+   * its cspace with the RM link as caps 0 (TX) and 1 (RX) as in the primary (§9.2), a VIC, an
+   * addrspace with VMID = `vmid`, a vpm_group, and `vcpus` proxy-scheduled vCPUs whose caps the
+   * owner gets for vcpu_run. No memory: that arrives as accepted parcels. (VM_INIT will call this
+   * once the VM-config DT is parsed; until then tests call it.)
+   */
+  buildSecondary(v: RmVcpu, vmid: number, vcpus = 1): RmVm {
+    const info = this.info;
+    const rec = this.table.vms.get(vmid);
+    const owner = rec !== undefined ? this.vms.get(rec.owner) : undefined;
+    if (info === null || rec === undefined || owner === undefined) {
+      throw new RmBootError(`VM ${vmid} cannot be built: not allocated by a running VM`);
+    }
+    const hyp = new Hyp(v);
+    const { partition: P, cspace: C } = info.caps;
+    const mk = (type: string): bigint => hyp.must(`partition_create_${type}`, P, C, 0n);
+    const cspace = mk('cspace');
+    hyp.must('cspace_configure', cspace, SECONDARY_CSPACE_CAPS, 0n);
+    hyp.must('object_activate', cspace, 0n);
+    const vic = mk('vic');
+    hyp.must('vic_configure', vic, BigInt(vcpus), SECONDARY_MAX_VIRQS, 2n, 0n);
+    hyp.must('object_activate', vic, 0n);
+    const link = RpcLink.create(
+      hyp,
+      { partition: P, cspace: C, vic: info.caps.vic },
+      { vmid, cspace, vic },
+      {
+        rmRx: this.rmVirq(v),
+        rmTx: this.rmVirq(v),
+        clientTx: SECONDARY_LINK_TX_VIRQ,
+        clientRx: SECONDARY_LINK_RX_VIRQ,
+      },
+      { rx: this.scratch(), tx: this.scratch() },
+    );
+    const addrspace = mk('addrspace');
+    hyp.must('addrspace_configure', addrspace, BigInt(vmid), 0n);
+    hyp.must('object_activate', addrspace, 0n);
+    const vpm = mk('vpm_group');
+    hyp.must('vpm_group_configure', vpm, 0n, 0n);
+    hyp.must('object_activate', vpm, 0n);
+    const caps: bigint[] = [];
+    const ownerCaps: bigint[] = [];
+    for (let i = 0; i < vcpus; i++) {
+      const t = mk('thread');
+      hyp.must('vcpu_configure', t, VCPU_RUN_SCHEDULED, 0n);
+      hyp.must('cspace_attach_thread', cspace, t, 0n);
+      hyp.must('addrspace_attach_thread', addrspace, t, 0n);
+      hyp.must('vic_attach_vcpu', vic, t, BigInt(i), 0n);
+      hyp.must('vpm_group_attach_vcpu', vpm, t, BigInt(i), 0n);
+      hyp.must('object_activate', t, 0n);
+      caps.push(t);
+      ownerCaps.push(hyp.must('cspace_copy_cap_from', C, t, owner.cspace, OWNER_VCPU_RIGHTS, 0n));
+    }
+    const vm: RmVm = { vmid, cspace, addrspace, vic, vpm, vcpus: caps, link, memory: [], ownerVcpuCaps: ownerCaps };
+    this.vms.set(vmid, vm);
+    return vm;
   }
 
   /** Answer one message from `vm` (§1.5: every request gets exactly one reply). */

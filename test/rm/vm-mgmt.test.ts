@@ -114,3 +114,57 @@ test('RM §2.2/§9.1: VM_GET_OWNER of the primary is 0xFF, VM_HOST_GET_TYPE is 0
   assert.deepEqual(got, [0xff, 0x0100_0164, `error ${RmError.MSG_INVALID}`, 3]);
   assert.deepEqual(peers, [7, 0x80]);
 });
+
+test('RM §9.2: a secondary VM the RM builds reaches it over its own link (caps 0/1, VIRQs 32/33): VM_GET_VMID → 0x80, VM_GET_OWNER → 3; the owner holds caps to its vCPUs', () => {
+  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
+  const root = hv.createRootVm();
+  const sys = new HypSystem(hv, 1);
+  const rm = new ResourceManager();
+  const rmRunner = sys.addNative(root.thread, rm);
+  const got: (number | string)[] = [];
+  const spawned: string[] = [];
+  sys.spawn = (t) => {
+    const primary = spawned.length === 0;
+    spawned.push(primary ? 'primary' : String(t));
+    const [tx, rx] = primary ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ] : [32, 33];
+    return generatorProgram(function* (v: RmVcpu) {
+      const tr = new RmClientTransport(v, {
+        txCap: 0n,
+        rxCap: 1n,
+        scratch: primary ? SCRATCH : { rx: 0x1000n, tx: 0x1100n },
+      });
+      v.irq!.init();
+      v.irq!.enable(tx);
+      v.irq!.enable(rx);
+      if (primary) {
+        got.push(word(yield* rmCall(v.irq, tr, MsgId.VM_ALLOCATE, vmidReq(0))));
+      } else {
+        got.push(word(yield* rmCall(v.irq, tr, MsgId.VM_GET_VMID)));
+        got.push(word(yield* rmCall(v.irq, tr, MsgId.VM_GET_OWNER)));
+      }
+    });
+  };
+  assert.equal(sys.run(50_000_000), 'idle');
+  // The RM's own vCPU builds the VM (VM_INIT will do this), then powers its vCPU on.
+  const rmVcpu = rmRunner.vcpu;
+  const vm = rm.buildSecondary(rmVcpu, 0x80);
+  assert.equal(vm.ownerVcpuCaps.length, 1);
+  // The secondary needs memory for its scratch buffers: lend it a page of RAM directly here (memory
+  // parcels come with MEM_LEND/ACCEPT).
+  const P = root.caps.partition;
+  const C = root.caps.cspace;
+  const me = rmVcpu.call('partition_create_memextent', P, C, 0n).x[1]!;
+  assert.equal(rmVcpu.call('memextent_configure', me, 0x9000_0000n, 0x1000n, 7n, 0n).e, 0);
+  assert.equal(rmVcpu.call('object_activate', me, 0n).e, 0);
+  assert.equal(
+    rmVcpu.call('addrspace_map', vm.addrspace, me, 0x1000n, 7n | (7n << 4n) | (15n << 16n), 0n, 0n, 0n).e,
+    0,
+  );
+  // The owner would run this vCPU with vcpu_run; here a native program stands in for the guest, so
+  // it is scheduled like any vCPU instead (an affinity makes it runnable on CPU 0).
+  assert.equal(rmVcpu.call('vcpu_set_affinity', vm.vcpus[0]!, 0n, 0xffff_ffff_ffff_ffffn).e, 0);
+  assert.equal(rmVcpu.call('vcpu_poweron', vm.vcpus[0]!, 0n, 0n, 0n).e, 0);
+  assert.equal(sys.run(100_000_000), 'idle');
+  assert.deepEqual(spawned.length, 2);
+  assert.deepEqual(got, [0x80, 0x80, 3]);
+});
