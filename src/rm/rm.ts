@@ -97,6 +97,8 @@ export class ResourceManager {
   readonly table = new VmTable();
   private readonly notifySeq = new NotificationSeq();
   private nextRmVirq = RM_VIRQ_FIRST;
+  /** The RM's hypercalls (set at start; the RM's vCPU does not change). */
+  hyp: Hyp | null = null;
   /** Scratch buffers for link packets, carved from the heap. */
   private scratchNext = 0n;
 
@@ -138,6 +140,7 @@ export class ResourceManager {
       throw new RmBootError(`unsupported hypervisor API (api_info 0x${this.apiInfo.toString(16)})`);
     }
     const info = readBootInfo(v);
+    this.hyp = hyp;
     this.scratchNext = info.heap.base;
     v.irq?.init();
     if (this.options.primary !== false) this.createPrimary(hyp, info, v);
@@ -316,6 +319,11 @@ export class ResourceManager {
       default:
         return null;
     }
+  }
+
+  /** Send notification `msgId` to VM `vmid` over its link (dropped if it has none). */
+  notify(vmid: number, msgId: number, payload: Uint8Array): void {
+    this.vms.get(vmid)?.link?.send(notification(msgId, this.notifySeq.next(), payload));
   }
 
   /**
