@@ -11,6 +11,7 @@
 import { RmBootError, readBootInfo, type RmBootInfo } from './boot.js';
 import { Hyp, RmHypError } from './hyp.js';
 import { RpcLink } from './link.js';
+import { consoleControl, consoleWrite, type ConsoleHost, type ConsoleState } from './console.js';
 import type { RmVcpu } from './port.js';
 import {
   MsgId,
@@ -72,6 +73,8 @@ export interface RmVm {
   memory: { ipa: bigint; size: bigint; memextent: bigint }[];
   /** Caps the owner holds to this VM's vCPUs (in the owner's cspace), for vcpu_run. */
   ownerVcpuCaps: bigint[];
+  /** Its console (RM §2.5), if its rm-rpc vdevice is a console-dev. */
+  console: ConsoleState | null;
 }
 
 /** vcpu_configure option bit 9: proxy-scheduled by the owner's VMM with vcpu_run (§8.4). */
@@ -224,6 +227,8 @@ export class ResourceManager {
       link,
       memory: [{ ipa: info.hlos.base, size: info.hlos.size, memextent: me }],
       ownerVcpuCaps: [],
+      // [infer] The primary has no RM console: it owns the real UART.
+      console: null,
     });
     // The primary is the RM's own (VM_GET_OWNER → 0xFF, §9.1) and runs from the start.
     this.table.adopt(PRIMARY_VMID, VMID_RM, VmState.RUNNING);
@@ -237,7 +242,8 @@ export class ResourceManager {
    * owner gets for vcpu_run. No memory: that arrives as accepted parcels. (VM_INIT will call this
    * once the VM-config DT is parsed; until then tests call it.)
    */
-  buildSecondary(v: RmVcpu, vmid: number, vcpus = 1): RmVm {
+  buildSecondary(v: RmVcpu, vmid: number, opts: { vcpus?: number; console?: boolean } = {}): RmVm {
+    const vcpus = opts.vcpus ?? 1;
     const info = this.info;
     const rec = this.table.vms.get(vmid);
     const owner = rec !== undefined ? this.vms.get(rec.owner) : undefined;
@@ -284,7 +290,18 @@ export class ResourceManager {
       caps.push(t);
       ownerCaps.push(hyp.must('cspace_copy_cap_from', C, t, owner.cspace, OWNER_VCPU_RIGHTS, 0n));
     }
-    const vm: RmVm = { vmid, cspace, addrspace, vic, vpm, vcpus: caps, link, memory: [], ownerVcpuCaps: ownerCaps };
+    const vm: RmVm = {
+      vmid,
+      cspace,
+      addrspace,
+      vic,
+      vpm,
+      vcpus: caps,
+      link,
+      memory: [],
+      ownerVcpuCaps: ownerCaps,
+      console: opts.console === false ? null : { guestOpen: false, ownerOpen: false },
+    };
     this.vms.set(vmid, vm);
     return vm;
   }
@@ -302,6 +319,15 @@ export class ResourceManager {
     const t = this.table;
     const p = msg.payload;
     switch (msg.msgId) {
+      // Console first, as in the RM's dispatch order (§2.1).
+      case MsgId.VM_CONSOLE_OPEN:
+        return consoleControl(this.consoleHost, 'open', caller, p);
+      case MsgId.VM_CONSOLE_CLOSE:
+        return consoleControl(this.consoleHost, 'close', caller, p);
+      case MsgId.VM_CONSOLE_FLUSH:
+        return consoleControl(this.consoleHost, 'flush', caller, p);
+      case MsgId.VM_CONSOLE_WRITE:
+        return consoleWrite(this.consoleHost, caller, p);
       case MsgId.VM_ALLOCATE:
         return t.allocate(caller, p);
       case MsgId.VM_DEALLOCATE:
@@ -320,6 +346,12 @@ export class ResourceManager {
         return null;
     }
   }
+
+  private readonly consoleHost: ConsoleHost = {
+    consoleOf: (vmid) => this.vms.get(vmid)?.console ?? undefined,
+    ownerOf: (vmid) => this.table.vms.get(vmid)?.owner,
+    notify: (vmid, msgId, payload) => this.notify(vmid, msgId, payload),
+  };
 
   /** Send notification `msgId` to VM `vmid` over its link (dropped if it has none). */
   notify(vmid: number, msgId: number, payload: Uint8Array): void {
