@@ -589,15 +589,19 @@ export class HypSystem implements ProxyRunner {
 
   private yield(caller: Thread, target: Thread | null): void {
     const p = this.callerPcpu(caller);
-    const me = this.vcpus.get(caller);
+    const me: VcpuSchedulable | undefined = this.vcpus.get(caller) ?? this.natives.get(caller);
     if (!me) return;
+    // An emulated caller stops at once; a native one at the end of its step.
+    const leave = (): void => {
+      if (me instanceof EmulatedVcpu) me.cpu.leave();
+    };
     if (target === null) {
       this.sched.yieldSlice(p, me);
-      me.cpu.leave();
+      leave();
       return;
     }
-    const tv = this.vcpus.get(target);
-    if (tv && this.sched.yieldTo(p, me, tv)) me.cpu.leave();
+    const tv = this.vcpus.get(target) ?? this.natives.get(target);
+    if (tv && this.sched.yieldTo(p, me, tv)) leave();
   }
 }
 

@@ -12,6 +12,7 @@ import { RmBootError, readBootInfo, type RmBootInfo } from './boot.js';
 import { Hyp, RmHypError } from './hyp.js';
 import { RpcLink } from './link.js';
 import { consoleControl, consoleWrite, type ConsoleHost, type ConsoleState } from './console.js';
+import { IrqLending } from './irq-lending.js';
 import type { RmVcpu } from './port.js';
 import {
   MsgId,
@@ -81,10 +82,13 @@ export interface RmVm {
 const VCPU_RUN_SCHEDULED = 1n << 9n;
 /** Rights the owner's vCPU caps carry: power, affinity, yield_to, bind_virq, state (§4.4, §2.8). */
 const OWNER_VCPU_RIGHTS = 0x1n | 0x2n | 0x10n | 0x20n | 0x40n;
-/** VIRQs of a secondary VM's VIC (§9.1 [infer]: its link takes the first two SPIs). */
+/**
+ * VIRQs of a secondary VM's VIC: SPIs 32..95. [infer] Its RM link takes the last two, out of the
+ * way of hardware IRQ numbers, which IRQ lending uses as VIRQs when the RM chooses (§2.7).
+ */
 const SECONDARY_MAX_VIRQS = 64n;
-const SECONDARY_LINK_TX_VIRQ = 32;
-const SECONDARY_LINK_RX_VIRQ = 33;
+export const SECONDARY_LINK_TX_VIRQ = 94;
+export const SECONDARY_LINK_RX_VIRQ = 95;
 const SECONDARY_CSPACE_CAPS = 64n;
 
 export class ResourceManager {
@@ -102,6 +106,8 @@ export class ResourceManager {
   private nextRmVirq = RM_VIRQ_FIRST;
   /** The RM's hypercalls (set at start; the RM's vCPU does not change). */
   hyp: Hyp | null = null;
+  /** IRQ lending (set at start). */
+  irqs: IrqLending | null = null;
   /** Scratch buffers for link packets, carved from the heap. */
   private scratchNext = 0n;
 
@@ -145,6 +151,18 @@ export class ResourceManager {
     const info = readBootInfo(v);
     this.hyp = hyp;
     this.scratchNext = info.heap.base;
+    // IRQ-lend handles are a random base + the HW IRQ number (§2.7); the base comes from the
+    // hypervisor's entropy, so it is the same every run with the same seed.
+    const base = Number(hyp.call('prng_get_entropy', 4n, 0n).x[1]! & 0xffff_ffffn);
+    this.irqs = new IrqLending(
+      {
+        vicOf: (vmid) => this.vms.get(vmid)?.vic,
+        bind: (h, vic, virq) => hyp.call('hwirq_bind_virq', h, vic, BigInt(virq), 0n).e,
+        unbind: (h) => hyp.call('hwirq_unbind_virq', h, 0n).e,
+        notify: (vmid, id, payload) => this.notify(vmid, id, payload),
+      },
+      base,
+    );
     v.irq?.init();
     if (this.options.primary !== false) this.createPrimary(hyp, info, v);
     this.info = info;
@@ -201,6 +219,7 @@ export class ResourceManager {
     const uartHwirq = info.hwirqs[UART_SPI];
     if (uartHwirq !== undefined && uartHwirq !== ALL_ONES) {
       hyp.must('hwirq_bind_virq', uartHwirq, vic, BigInt(UART_SPI), 0n);
+      this.irqs?.noteBinding({ hwIrq: UART_SPI, hwirqCap: uartHwirq, vmid: PRIMARY_VMID, virq: UART_SPI });
     }
     const vpm = mk('vpm_group');
     hyp.must('vpm_group_configure', vpm, 0n, 0n);
@@ -237,7 +256,7 @@ export class ResourceManager {
 
   /**
    * Build the hypervisor objects of secondary VM `vmid` (allocated, owned by a VM with objects):
-   * its cspace with the RM link as caps 0 (TX) and 1 (RX) as in the primary (§9.2), a VIC, an
+   * its cspace with the RM link as caps 0 (TX) and 1 (RX) as in the primary (§9.2) on VIRQs 94/95, a VIC, an
    * addrspace with VMID = `vmid`, a vpm_group, and `vcpus` proxy-scheduled vCPUs whose caps the
    * owner gets for vcpu_run. No memory: that arrives as accepted parcels. (VM_INIT will call this
    * once the VM-config DT is parsed; until then tests call it.)
@@ -342,6 +361,16 @@ export class ResourceManager {
         return t.aboutCaller('peers', caller, p);
       case MsgId.VM_HOST_GET_TYPE:
         return t.aboutCaller('host-type', caller, p);
+      case MsgId.VM_IRQ_LEND:
+        return this.irqs!.lend(caller, p);
+      case MsgId.VM_IRQ_ACCEPT:
+        return this.irqs!.accept(caller, p);
+      case MsgId.VM_IRQ_RELEASE:
+        return this.irqs!.release(caller, p);
+      case MsgId.VM_IRQ_RECLAIM:
+        return this.irqs!.reclaim(caller, p);
+      case MsgId.VM_IRQ_NOTIFY:
+        return this.irqs!.notify(caller, p);
       default:
         return null;
     }

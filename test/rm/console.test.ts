@@ -6,7 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hypervisor } from '../../src/hyp/hypervisor.js';
 import { HypSystem } from '../../src/hyp/system.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
+import {
+  ResourceManager,
+  PRIMARY_LINK_RX_VIRQ,
+  PRIMARY_LINK_TX_VIRQ,
+  SECONDARY_LINK_RX_VIRQ,
+  SECONDARY_LINK_TX_VIRQ,
+} from '../../src/rm/rm.js';
 import { RmClientTransport, rmCall, type CallOutcome } from '../../src/vmm/rm-client/transport.js';
 import { generatorProgram } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
@@ -63,10 +69,16 @@ test('RM §2.5: a secondary VM and its owner talk over the console; closed ends,
       });
       const call = (id: number, p: Uint8Array) => rmCall(v.irq, t, id, p);
       v.irq!.init();
-      for (const n of primary ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ] : [32, 33]) v.irq!.enable(n);
+      for (const n of primary
+        ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ]
+        : [SECONDARY_LINK_TX_VIRQ, SECONDARY_LINK_RX_VIRQ])
+        v.irq!.enable(n);
       if (primary) {
         owner.push(err(yield* call(MsgId.VM_ALLOCATE, req(0))));
-        while (!built) yield 'yield';
+        while (!built) {
+          v.call('scheduler_yield', 0n, 0n, 0n);
+          yield 'yield';
+        }
         owner.push(err(yield* call(MsgId.VM_CONSOLE_OPEN, req(0x99))));
         owner.push(err(yield* call(MsgId.VM_CONSOLE_OPEN, req(0))));
         owner.push(err(yield* call(MsgId.VM_CONSOLE_OPEN, req(0x80))));

@@ -6,7 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hypervisor } from '../../src/hyp/hypervisor.js';
 import { HypSystem } from '../../src/hyp/system.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
+import {
+  ResourceManager,
+  PRIMARY_LINK_RX_VIRQ,
+  PRIMARY_LINK_TX_VIRQ,
+  SECONDARY_LINK_RX_VIRQ,
+  SECONDARY_LINK_TX_VIRQ,
+} from '../../src/rm/rm.js';
 import { RmClientTransport, rmCall, type CallOutcome } from '../../src/vmm/rm-client/transport.js';
 import { generatorProgram, type ProgramBody } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
@@ -115,7 +121,7 @@ test('RM §2.2/§9.1: VM_GET_OWNER of the primary is 0xFF, VM_HOST_GET_TYPE is 0
   assert.deepEqual(peers, [7, 0x80]);
 });
 
-test('RM §9.2: a secondary VM the RM builds reaches it over its own link (caps 0/1, VIRQs 32/33): VM_GET_VMID → 0x80, VM_GET_OWNER → 3; the owner holds caps to its vCPUs', () => {
+test('RM §9.2: a secondary VM the RM builds reaches it over its own link (caps 0/1, VIRQs 94/95): VM_GET_VMID → 0x80, VM_GET_OWNER → 3; the owner holds caps to its vCPUs', () => {
   const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
   const root = hv.createRootVm();
   const sys = new HypSystem(hv, 1);
@@ -126,7 +132,9 @@ test('RM §9.2: a secondary VM the RM builds reaches it over its own link (caps 
   sys.spawn = (t) => {
     const primary = spawned.length === 0;
     spawned.push(primary ? 'primary' : String(t));
-    const [tx, rx] = primary ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ] : [32, 33];
+    const [tx, rx] = primary
+      ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ]
+      : [SECONDARY_LINK_TX_VIRQ, SECONDARY_LINK_RX_VIRQ];
     return generatorProgram(function* (v: RmVcpu) {
       const tr = new RmClientTransport(v, {
         txCap: 0n,
