@@ -1,9 +1,22 @@
 // VM management requests (RM spec §1.7, §2.2, §3): VMIDs, the VM table with owners and peers, the
 // VM state machine, and the messages that only need those: VM_ALLOCATE, VM_DEALLOCATE,
 // VM_GET_STATE, VM_GET_VMID, VM_GET_OWNER, VM_GET_PEERS, VM_HOST_GET_TYPE. Each handler checks in
-// the spec's order and answers with one reply; a request that fails changes nothing.
+// the spec's order and answers with one reply; a request that fails changes nothing. Payloads are
+// read and written with the typed codecs of msgs/ (their decode errors are the RM's answers).
 
 import { RmError } from './rpc/index.js';
+import {
+  HOST_TYPE_GUNYAH_AARCH64,
+  vmAllocateMsg,
+  vmDeallocateMsg,
+  vmGetOwnerMsg,
+  vmGetPeersMsg,
+  vmGetStateMsg,
+  vmGetVmidMsg,
+  vmHostGetTypeMsg,
+  type Codec,
+  type Empty,
+} from './msgs/index.js';
 
 /** VM states (§3). */
 export const VmState = {
@@ -49,7 +62,7 @@ export const SECONDARY_VMIDS = { first: 4, last: 31 } as const;
 /** Dynamic VMIDs, handed out lowest first by VM_ALLOCATE(0). */
 export const DYNAMIC_VMIDS = { first: 0x80, last: 0xbe } as const;
 /** VM_HOST_GET_TYPE's answer: AArch64 (0x64), Gunyah + RM (1), version 1 (§2.2). */
-export const HOST_TYPE = 0x0100_0164;
+export const HOST_TYPE = HOST_TYPE_GUNYAH_AARCH64;
 
 /** One VM as the RM tracks it. */
 export interface VmRecord {
@@ -72,17 +85,13 @@ export interface Reply {
 const ok = (data?: Uint8Array): Reply => (data ? { error: RmError.OK, data } : { error: RmError.OK });
 const err = (error: number): Reply => ({ error });
 
-function u32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-}
-
-/** The "common VMID" request `{u16 vmid; u16 res}` (exactly 4 bytes, §2.2), or null. */
-function commonVmid(p: Uint8Array): number | null {
-  if (p.length !== 4) return null;
-  return new DataView(p.buffer, p.byteOffset, 4).getUint16(0, true);
-}
+/** The empty request of each question about the caller, and the codec of its u32 answer. */
+const ABOUT_CALLER: Readonly<Record<'vmid' | 'owner' | 'host-type', { request: Codec<Empty>; reply: Codec<number> }>> =
+  {
+    vmid: vmGetVmidMsg,
+    owner: vmGetOwnerMsg,
+    'host-type': vmHostGetTypeMsg,
+  };
 
 /** The VM table and the VMID allocator. */
 export class VmTable {
@@ -137,13 +146,14 @@ export class VmTable {
    */
   allocate(caller: number, p: Uint8Array): Reply {
     if (caller !== VMID_HLOS) return err(RmError.DENIED);
-    const want = commonVmid(p);
-    if (want === null) return err(RmError.MSG_INVALID);
+    const d = vmAllocateMsg.request.decode(p);
+    if (!d.ok) return err(d.error);
+    const want = d.value.vmid;
     if (want === 0) {
       for (let id = DYNAMIC_VMIDS.first; id <= DYNAMIC_VMIDS.last; id++) {
         if (!this.vms.has(id)) {
           this.adopt(id, caller, VmState.LOAD);
-          return ok(u32(id));
+          return ok(vmAllocateMsg.reply.encode({ vmid: id }));
         }
       }
       return err(RmError.NORESOURCE);
@@ -161,9 +171,9 @@ export class VmTable {
    * (VM_STATE). Frees the VMID.
    */
   deallocate(caller: number, p: Uint8Array): Reply {
-    const vmid = commonVmid(p);
-    if (vmid === null) return err(RmError.MSG_INVALID);
-    const vm = this.vms.get(vmid);
+    const d = vmDeallocateMsg.request.decode(p);
+    if (!d.ok) return err(d.error);
+    const vm = this.vms.get(d.value.vmid);
     if (vm === undefined) return err(RmError.VMID_INVALID);
     if (vm.owner !== caller) return err(RmError.DENIED);
     if (vm.state !== VmState.LOAD && vm.state !== VmState.RESET) return err(RmError.VM_STATE);
@@ -173,33 +183,34 @@ export class VmTable {
 
   /** VM_GET_STATE (§2.2): vmid 0 = self; unknown → NORESOURCE; self/owner/peers only (DENIED). */
   getState(caller: number, p: Uint8Array): Reply {
-    const want = commonVmid(p);
-    if (want === null) return err(RmError.MSG_INVALID);
+    const d = vmGetStateMsg.request.decode(p);
+    if (!d.ok) return err(d.error);
+    const want = d.value.vmid;
     const vm = this.vms.get(want === 0 ? caller : want);
     if (vm === undefined) return err(RmError.NORESOURCE);
     if (!this.mayQuery(caller, vm)) return err(RmError.DENIED);
-    return ok(u32(VmTable.status(vm)));
+    return ok(vmGetStateMsg.reply.encode({ vmState: vm.state, osState: vm.osState, appStatus: vm.appStatus }));
   }
 
   /** VM_GET_VMID / VM_GET_OWNER / VM_GET_PEERS / VM_HOST_GET_TYPE: empty requests about the caller. */
   aboutCaller(what: 'vmid' | 'owner' | 'peers' | 'host-type', caller: number, p: Uint8Array): Reply {
-    if (p.length !== 0) return err(RmError.MSG_INVALID);
-    const vm = this.vms.get(caller);
+    if (what === 'peers') {
+      const d = vmGetPeersMsg.request.decode(p);
+      if (!d.ok) return err(d.error);
+      const vm = this.vms.get(caller);
+      const peers = vm ? [...vm.peers].filter((id) => id !== caller).sort((a, b) => a - b) : [];
+      return ok(vmGetPeersMsg.reply.encode(peers));
+    }
+    const msg = ABOUT_CALLER[what];
+    const d = msg.request.decode(p);
+    if (!d.ok) return err(d.error);
     switch (what) {
       case 'vmid':
-        return ok(u32(caller));
+        return ok(msg.reply.encode(caller));
       case 'owner':
-        return ok(u32(vm?.owner ?? VMID_RM));
+        return ok(msg.reply.encode(this.vms.get(caller)?.owner ?? VMID_RM));
       case 'host-type':
-        return ok(u32(HOST_TYPE));
-      case 'peers': {
-        const peers = vm ? [...vm.peers].filter((id) => id !== caller).sort((a, b) => a - b) : [];
-        const out = new Uint8Array(4 + 4 * peers.length);
-        const dv = new DataView(out.buffer);
-        dv.setUint32(0, peers.length, true);
-        peers.forEach((id, k) => dv.setUint32(4 + 4 * k, id, true));
-        return ok(out);
-      }
+        return ok(msg.reply.encode(HOST_TYPE));
     }
   }
 }
