@@ -13,6 +13,7 @@ import { Hyp, RmHypError } from './hyp.js';
 import { RpcLink } from './link.js';
 import { consoleControl, consoleWrite, type ConsoleHost, type ConsoleState } from './console.js';
 import { IrqLending } from './irq-lending.js';
+import { MemParcels } from './memparcel.js';
 import type { RmVcpu } from './port.js';
 import {
   MsgId,
@@ -108,6 +109,8 @@ export class ResourceManager {
   hyp: Hyp | null = null;
   /** IRQ lending (set at start). */
   irqs: IrqLending | null = null;
+  /** Memory parcels (memparcel.ts). */
+  readonly parcels: MemParcels = new MemParcels(this);
   /** Scratch buffers for link packets, carved from the heap. */
   private scratchNext = 0n;
 
@@ -371,6 +374,15 @@ export class ResourceManager {
         return this.irqs!.reclaim(caller, p);
       case MsgId.VM_IRQ_NOTIFY:
         return this.irqs!.notify(caller, p);
+      case MsgId.MEM_LEND:
+      case MsgId.MEM_SHARE:
+      case MsgId.MEM_DONATE:
+      case MsgId.MEM_APPEND:
+      case MsgId.MEM_ACCEPT:
+      case MsgId.MEM_RELEASE:
+      case MsgId.MEM_RECLAIM:
+      case MsgId.MEM_NOTIFY:
+        return this.parcels.handle(caller, msg.msgId, p);
       default:
         return null;
     }
