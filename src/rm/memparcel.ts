@@ -595,6 +595,42 @@ export class MemParcels {
    * stage-2 memory type of its attribute (§6.3 step 3), all or nothing (MAP_FAILED). The
    * hypervisor maps only pages the region extent owns (§10.1).
    */
+  /**
+   * VM_START's acceptance of the image parcel on the VM's behalf (RM spec §2.2): it must be a LEND
+   * with exactly one ACL entry {vmid, RWX} and no attributes (as with VALIDATE_ACL_ATTR), and is
+   * mapped contiguously at `baseIpa`, then locked (the RM holds it while the VM runs). Returns an RM
+   * error (VM_START answers NORESOURCE for any failure here).
+   */
+  acceptImage(vmid: number, handle: number, baseIpa: bigint): number {
+    const mp = this.parcels.get(handle);
+    const vm = this.host.vms.get(vmid);
+    if (mp === undefined || vm === undefined) return RmError.HANDLE_INVALID;
+    const acl = mp.acl;
+    if (
+      mp.transType !== TransType.LEND ||
+      acl.length !== 1 ||
+      acl[0]!.vmid !== vmid ||
+      acl[0]!.rights !== MemRights.RWX ||
+      mp.attrs.length !== 0 ||
+      mp.building
+    ) {
+      return RmError.VALIDATE_FAILED;
+    }
+    const info = mp.vms.find((v) => v.vmid === vmid)!;
+    if (info.mapped || info.ipas.length > 0) return RmError.DENIED;
+    const total = mp.regions.reduce((s, r) => s + r.size, 0n);
+    if (this.allocIpa(this.usedIpas(vmid), baseIpa, total) === null) return RmError.NORESOURCE;
+    const e = this.mapAll(mp, vm, info, [baseIpa], true);
+    if (e !== RmError.OK) return e;
+    info.ipas = [baseIpa];
+    info.contiguous = true;
+    this.completeAccept(mp, vm, info);
+    info.shared = true;
+    mp.shareCount++;
+    mp.locked = true;
+    return RmError.OK;
+  }
+
   private mapAll(mp: Parcel, vm: RmVm, info: ParcelVm, ipas: readonly bigint[], contiguous: boolean): number {
     const rights = BigInt(info.rights);
     const memtype =
@@ -731,6 +767,8 @@ export class MemParcels {
       const info = mp.vms.find((v) => v.vmid === vmid);
       if (info === undefined || !info.shared || vmid === mp.owner) continue;
       if (this.unmapFrom(mp, vm, info) !== RmError.OK) continue;
+      // An image parcel the RM held for the VM is the owner's to reclaim again.
+      mp.locked = false;
       this.host.notify(mp.owner, MsgId.MEM_RELEASED, encodeOwnerNotice(mp.handle, vmid, mp.tag ?? 0));
     }
   }

@@ -13,6 +13,8 @@ import { Hyp, RmHypError } from './hyp.js';
 import { RpcLink } from './link.js';
 import { consoleControl, consoleWrite, type ConsoleHost, type ConsoleState } from './console.js';
 import { IrqLending } from './irq-lending.js';
+import { VmLifecycle } from './vm-lifecycle.js';
+import { vmGetHypResourcesMsg, vmResetMsg, vmStartMsg } from './msgs/index.js';
 import { MemParcels } from './memparcel.js';
 import type { RmVcpu } from './port.js';
 import {
@@ -107,6 +109,10 @@ export class ResourceManager {
   private nextRmVirq = RM_VIRQ_FIRST;
   /** The RM's hypercalls (set at start; the RM's vCPU does not change). */
   hyp: Hyp | null = null;
+  /** The RM's vCPU (set at start). */
+  vcpu: RmVcpu | null = null;
+  /** VM configuration, start, stop, reset and exits (vm-lifecycle.ts). */
+  readonly lifecycle: VmLifecycle = new VmLifecycle(this);
   /** IRQ lending (set at start). */
   irqs: IrqLending | null = null;
   /** Memory parcels (memparcel.ts). */
@@ -133,12 +139,16 @@ export class ResourceManager {
     const irq = v.irq;
     const taken: number[] = [];
     if (irq !== null) for (let id = irq.ack(); id !== 1023; id = irq.ack()) taken.push(id);
-    for (const vm of this.vms.values()) {
+    for (const id of taken) this.lifecycle.onHalt(id);
+    for (const vm of [...this.vms.values()]) {
       const link = vm.link;
       if (link === null) continue;
       link.flush();
       for (const msg of link.receive()) this.handle(vm, link, msg);
     }
+    // Work that follows replies (VM teardown after VM_RESET), then whatever it sent.
+    this.lifecycle.afterReplies();
+    for (const vm of this.vms.values()) vm.link?.flush();
     // End the interrupts after draining: the queues' level VIRQs then drop (§5.3).
     for (const id of taken) irq!.eoi(id);
     return 'wait';
@@ -153,6 +163,7 @@ export class ResourceManager {
     }
     const info = readBootInfo(v);
     this.hyp = hyp;
+    this.vcpu = v;
     this.scratchNext = info.heap.base;
     // IRQ-lend handles are a random base + the HW IRQ number (§2.7); the base comes from the
     // hypervisor's entropy, so it is the same every run with the same seed.
@@ -171,10 +182,44 @@ export class ResourceManager {
     this.info = info;
   }
 
-  private rmVirq(v: RmVcpu): number {
+  /** The RM's root addrspace and VIC caps. */
+  get rmAddrspace(): bigint {
+    return this.info!.caps.addrspace;
+  }
+  get rmVic(): bigint {
+    return this.info!.caps.vic;
+  }
+
+  /** Destroy VM `vmid`'s objects: kill its vCPUs and delete every cap the RM and its owner hold. */
+  destroyVm(vmid: number): void {
+    const vm = this.vms.get(vmid);
+    const hyp = this.hyp;
+    if (vm === undefined || hyp === null) return;
+    const C = this.info!.caps.cspace;
+    const owner = this.vms.get(this.table.vms.get(vmid)?.owner ?? -1);
+    for (const cap of vm.ownerVcpuCaps) if (owner) hyp.call('cspace_delete_cap_from', owner.cspace, cap, 0n);
+    for (const t of vm.vcpus) {
+      hyp.call('vcpu_kill', t, 0n);
+      hyp.call('cspace_delete_cap_from', C, t, 0n);
+    }
+    const caps = [vm.vpm, vm.addrspace, vm.vic, vm.cspace];
+    if (vm.link) caps.push(vm.link.rxQueue, vm.link.txQueue);
+    for (const cap of caps) hyp.call('cspace_delete_cap_from', C, cap, 0n);
+    this.vms.delete(vmid);
+  }
+
+  /**
+   * An edge-triggered VIRQ on the RM's own VIC, enabled: for the vCPUs' HALT sources, which only
+   * assert edges (hypervisor-abi.md §7).
+   */
+  allocRmVirq(): number {
+    return this.rmVirq(this.vcpu!, true);
+  }
+
+  private rmVirq(v: RmVcpu, edge = false): number {
     if (this.nextRmVirq > RM_VIRQ_LAST) throw new RmBootError('the RM has run out of VIRQs on its VIC');
     const n = this.nextRmVirq++;
-    v.irq?.enable(n);
+    v.irq?.enable(n, edge);
     return n;
   }
 
@@ -354,6 +399,26 @@ export class ResourceManager {
         return t.allocate(caller, p);
       case MsgId.VM_DEALLOCATE:
         return t.deallocate(caller, p);
+      case MsgId.VM_CONFIG_IMAGE:
+        return this.lifecycle.configImage(caller, p);
+      case MsgId.VM_INIT:
+        return this.lifecycle.init(caller, p);
+      case MsgId.VM_START: {
+        const d = vmStartMsg.request.decode(p);
+        return d.ok ? this.lifecycle.start(caller, d.value.vmid) : { error: d.error };
+      }
+      case MsgId.VM_STOP:
+        return this.lifecycle.stop(caller, p);
+      case MsgId.VM_RESET: {
+        const d = vmResetMsg.request.decode(p);
+        return d.ok ? this.lifecycle.reset(caller, d.value.vmid) : { error: d.error };
+      }
+      case MsgId.VM_EXIT:
+        return this.lifecycle.exit(caller, p);
+      case MsgId.VM_GET_HYP_RESOURCES: {
+        const d = vmGetHypResourcesMsg.request.decode(p);
+        return d.ok ? this.lifecycle.getHypResources(caller, d.value.vmid) : { error: d.error };
+      }
       case MsgId.VM_GET_STATE:
         return t.getState(caller, p);
       case MsgId.VM_GET_VMID:
