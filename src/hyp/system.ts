@@ -128,9 +128,17 @@ export class NativeRunner extends VcpuSchedulable {
     super(thread);
   }
 
-  runnable(): boolean {
+  /** Being stepped inside a vcpu_run (a proxy-scheduled native vCPU). */
+  proxyActive = false;
+
+  /** Able to run now, leaving aside whether proxy scheduling allows it. */
+  ready(): boolean {
     const t = this.thread;
     return t.runState === RunState.READY && !t.poweredOff && !this.waiting;
+  }
+
+  runnable(): boolean {
+    return this.ready() && (!this.thread.proxy || this.proxyActive);
   }
 }
 
@@ -181,7 +189,7 @@ export class HypSystem implements ProxyRunner {
       const n = this.natives.get(t);
       if (n) {
         n.waiting = false;
-        this.sched.wake(n);
+        this.wakeNative(n);
       }
     };
     hv.vcpuPoweredOff = (t) => {
@@ -275,12 +283,21 @@ export class HypSystem implements ProxyRunner {
       att.vic.gic.connect(att.index, (irq) => {
         if (irq && n.waiting) {
           n.waiting = false;
-          this.sched.wake(n);
+          this.wakeNative(n);
         }
       });
     }
-    if (!thread.poweredOff) this.sched.wake(n);
+    if (!thread.poweredOff) this.wakeNative(n);
     return n;
+  }
+
+  /** A native vCPU can run again: queue it, or for a proxy-scheduled one tell its owner (§8.4). */
+  private wakeNative(n: NativeRunner): void {
+    if (n.thread.proxy) {
+      if (!n.proxyActive) n.thread.wakeupSource.assert(true);
+      return;
+    }
+    this.sched.wake(n);
   }
 
   /**
@@ -503,6 +520,11 @@ export class HypSystem implements ProxyRunner {
   }
 
   report(t: Thread, out: RunReport): RunReport {
+    const native = this.natives.get(t);
+    if (native !== undefined) {
+      this.reportNative(native, out);
+      return out;
+    }
     const v = this.vcpus.get(t);
     if (t.faulted) return out.set(VCPU_RUN_STATE.FAULT);
     if (t.resetRequest) return out.set(VCPU_RUN_STATE.PSCI_SYSTEM_RESET, t.resetRequest.type, t.resetRequest.cookie);
@@ -529,6 +551,8 @@ export class HypSystem implements ProxyRunner {
   proxyRun(caller: Thread, t: Thread, resume: bigint, out: RunReport): number {
     const v = this.vcpus.get(t);
     if (!v) {
+      const n = this.natives.get(t);
+      if (n !== undefined) return this.proxyRunNative(caller, n, out);
       this.report(t, out);
       return Err.OK;
     }
@@ -573,6 +597,42 @@ export class HypSystem implements ProxyRunner {
       if (this.sched.current(p) !== null) this.sched.account(p, elapsed);
     }
     this.report(t, out);
+    return Err.OK;
+  }
+
+  /**
+   * vcpu_run of a proxy-scheduled native vCPU: one step of its program on the caller's CPU and
+   * clock. 'wait' reports EXPECTS_WAKEUP (as a WFI), 'off' POWERED_OFF, 'yield' READY.
+   */
+  private proxyRunNative(caller: Thread, n: NativeRunner, out: RunReport): number {
+    const t = n.thread;
+    if (!n.ready()) return this.reportNative(n, out);
+    const p = this.callerPcpu(caller);
+    if (t.affinity !== p) {
+      if ((t.options & VCPU_OPTION.pinned) !== 0n) return Err.DENIED;
+      t.affinity = p;
+    }
+    const now = this.time[p]!;
+    n.proxyActive = true;
+    let what: 'yield' | 'wait' | 'off';
+    n.vcpu.spentNs = 0;
+    try {
+      what = n.program.step(n.vcpu);
+    } finally {
+      n.proxyActive = false;
+    }
+    this.time[p] = Math.max(this.time[p]!, now) + n.vcpu.spentNs + NATIVE_STEP_NS;
+    if (what === 'off') t.poweredOff = true;
+    else if (what === 'wait' && !(n.vcpu.irq?.pending() ?? false)) n.waiting = true;
+    return this.reportNative(n, out);
+  }
+
+  private reportNative(n: NativeRunner, out: RunReport): number {
+    const t = n.thread;
+    if (t.runState === RunState.KILLED || t.runState === RunState.EXITED) out.set(VCPU_RUN_STATE.POWERED_OFF, 1n);
+    else if (t.poweredOff) out.set(VCPU_RUN_STATE.POWERED_OFF, 0n);
+    else if (n.waiting) out.set(VCPU_RUN_STATE.EXPECTS_WAKEUP, 0n, BigInt(WAKEUP_FROM.WFI));
+    else out.set(VCPU_RUN_STATE.READY);
     return Err.OK;
   }
 

@@ -16,6 +16,7 @@ import { IrqLending } from './irq-lending.js';
 import { VmLifecycle } from './vm-lifecycle.js';
 import { vmGetHypResourcesMsg, vmResetMsg, vmStartMsg } from './msgs/index.js';
 import { MemParcels } from './memparcel.js';
+import { vmMisc } from './vm-misc.js';
 import type { RmVcpu } from './port.js';
 import {
   MsgId,
@@ -309,8 +310,10 @@ export class ResourceManager {
    * owner gets for vcpu_run. No memory: that arrives as accepted parcels. (VM_INIT will call this
    * once the VM-config DT is parsed; until then tests call it.)
    */
-  buildSecondary(v: RmVcpu, vmid: number, opts: { vcpus?: number; console?: boolean } = {}): RmVm {
+  buildSecondary(v: RmVcpu, vmid: number, opts: { vcpus?: number; console?: boolean; proxy?: boolean } = {}): RmVm {
     const vcpus = opts.vcpus ?? 1;
+    // vCPU affinity "proxy" (the default, §4.3): the owner's VMM runs them with vcpu_run.
+    const proxy = opts.proxy ?? true;
     const info = this.info;
     const rec = this.table.vms.get(vmid);
     const owner = rec !== undefined ? this.vms.get(rec.owner) : undefined;
@@ -348,7 +351,7 @@ export class ResourceManager {
     const ownerCaps: bigint[] = [];
     for (let i = 0; i < vcpus; i++) {
       const t = mk('thread');
-      hyp.must('vcpu_configure', t, VCPU_RUN_SCHEDULED, 0n);
+      hyp.must('vcpu_configure', t, proxy ? VCPU_RUN_SCHEDULED : 0n, 0n);
       hyp.must('cspace_attach_thread', cspace, t, 0n);
       hyp.must('addrspace_attach_thread', addrspace, t, 0n);
       hyp.must('vic_attach_vcpu', vic, t, BigInt(i), 0n);
@@ -448,6 +451,25 @@ export class ResourceManager {
       case MsgId.MEM_RECLAIM:
       case MsgId.MEM_NOTIFY:
         return this.parcels.handle(caller, msg.msgId, p);
+      // Identity, crash messages, status, time base, firmware, auth, §2.6, IPA (vm-misc.ts).
+      case MsgId.VM_GET_ID:
+      case MsgId.VM_LOOKUP_URI:
+      case MsgId.VM_LOOKUP_GUID:
+      case MsgId.VM_LOOKUP_NAME:
+      case MsgId.VM_SET_CRASH_MSG:
+      case MsgId.VM_GET_CRASH_MSG:
+      case MsgId.VM_SET_STATUS:
+      case MsgId.VM_SET_TIME_BASE:
+      case MsgId.VM_SET_FIRMWARE_MEM:
+      case MsgId.VM_AUTH_IMAGE:
+      case MsgId.VM_SET_BOOT_CONTEXT:
+      case MsgId.VM_SET_DEMAND_PAGING:
+      case MsgId.VM_SET_ADDRESS_LAYOUT:
+      case MsgId.IPA_RESERVE:
+      case MsgId.FW_MILESTONE:
+      case MsgId.FW_SET_VM_FIRMWARE:
+      case MsgId.MEM_QCOM_LOOKUP_SGL:
+        return vmMisc(this).handle(caller, msg.msgId, p);
       default:
         return null;
     }

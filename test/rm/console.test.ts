@@ -98,7 +98,7 @@ test('RM §2.5: a secondary VM and its owner talk over the console; closed ends,
   };
   assert.equal(sys.run(1_000_000), 'limit', 'the owner waits for its guest');
   const v = rmRunner.vcpu;
-  const vm = rm.buildSecondary(v, 0x80);
+  const vm = rm.buildSecondary(v, 0x80, { proxy: false });
   const me = v.call('partition_create_memextent', root.caps.partition, root.caps.cspace, 0n).x[1]!;
   assert.equal(v.call('memextent_configure', me, 0x9000_0000n, 0x1000n, 7n, 0n).e, 0);
   assert.equal(v.call('object_activate', me, 0n).e, 0);

@@ -125,7 +125,7 @@ test('RM §2.7: lend the UART IRQ to a secondary, notify, accept (RM chooses the
   };
   assert.equal(sys.run(1_000_000), 'limit');
   const v = rmRunner.vcpu;
-  const vm = rm.buildSecondary(v, 0x80);
+  const vm = rm.buildSecondary(v, 0x80, { proxy: false });
   const me = v.call('partition_create_memextent', root.caps.partition, root.caps.cspace, 0n).x[1]!;
   v.call('memextent_configure', me, 0x9000_0000n, 0x1000n, 7n, 0n);
   v.call('object_activate', me, 0n);

@@ -207,7 +207,7 @@ function runSystem(primary: Body, secondary: Body | null, opts: RunOptions = {})
   assert.equal(sys.run(1_000_000), 'limit');
   const rmVcpu = rmRunner.vcpu;
   if (secondary) {
-    const vm = rm.buildSecondary(rmVcpu, 0x80);
+    const vm = rm.buildSecondary(rmVcpu, 0x80, { proxy: false });
     const me = rmVcpu.call('partition_create_memextent', root.caps.partition, root.caps.cspace, 0n).x[1]!;
     assert.equal(rmVcpu.call('memextent_configure', me, 0x9000_0000n, 0x1000n, 7n, 0n).e, 0);
     assert.equal(rmVcpu.call('object_activate', me, 0n).e, 0);

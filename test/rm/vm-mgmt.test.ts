@@ -155,7 +155,7 @@ test('RM §9.2: a secondary VM the RM builds reaches it over its own link (caps 
   assert.equal(sys.run(50_000_000), 'idle');
   // The RM's own vCPU builds the VM (VM_INIT will do this), then powers its vCPU on.
   const rmVcpu = rmRunner.vcpu;
-  const vm = rm.buildSecondary(rmVcpu, 0x80);
+  const vm = rm.buildSecondary(rmVcpu, 0x80, { proxy: false });
   assert.equal(vm.ownerVcpuCaps.length, 1);
   // The secondary needs memory for its scratch buffers: lend it a page of RAM directly here (memory
   // parcels come with MEM_LEND/ACCEPT).
