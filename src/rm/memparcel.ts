@@ -757,6 +757,19 @@ export class MemParcels {
   }
 
   /**
+   * The RM accepts a donation to itself (FW_SET_VM_FIRMWARE, RM spec §2.9; the caller has checked
+   * that the parcel is a complete NORMAL DONATE to VMID_RM with RWX): as with any accepted
+   * donation the parcel and its handle are gone, and its region extents (caps in the RM's cspace)
+   * are the RM's own memory from now on. Undefined for an unknown handle.
+   */
+  takeRmDonation(handle: number): readonly ParcelRegion[] | undefined {
+    const mp = this.parcels.get(handle >>> 0);
+    if (mp === undefined) return undefined;
+    this.parcels.delete(mp.handle);
+    return mp.regions;
+  }
+
+  /**
    * VM_RESET's force-release (§6.3 step 7, §9.2): everything `vmid` holds is taken back from it as
    * a RELEASE would, and each owner gets MEM_RELEASED {handle, vmid, tag}.
    */
