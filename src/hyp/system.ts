@@ -204,14 +204,17 @@ export class HypSystem implements ProxyRunner {
       }
     };
     hv.vcpuKilled = (t) => {
+      // A killed vCPU unwinds and exits; in this model it exits at once — emulated, native, or
+      // one that never ran here.
       const v = this.vcpus.get(t);
       if (v) {
-        // A killed vCPU unwinds and exits; in this model it exits at once.
         this.sched.block(v);
         v.cpu.leave();
-        t.exit();
-        if (t.proxy && !v.proxyActive) t.wakeupSource.assert(true);
       }
+      const n = this.natives.get(t);
+      if (n) this.sched.block(n);
+      t.exit();
+      if (t.proxy && !(v?.proxyActive ?? n?.proxyActive ?? false)) t.wakeupSource.assert(true);
     };
     hv.vcpuSuspend = (t, resume) => {
       const v = this.vcpus.get(t);
