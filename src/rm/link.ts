@@ -55,7 +55,8 @@ export class RpcLink {
     readonly rmRxVirq: number,
     readonly rmTxVirq: number,
     readonly client: ClientEnd,
-    private readonly scratch: LinkScratch,
+    /** Where the RM stages this link's packets in its own memory. */
+    readonly buffers: LinkScratch,
   ) {}
 
   /**
@@ -103,10 +104,10 @@ export class RpcLink {
     const mem = this.hyp.v.memory;
     if (mem === null) return out;
     for (;;) {
-      const r = this.hyp.call('msgqueue_receive', this.rxQueue, this.scratch.rx, LINK_MSG_SIZE, 0n);
+      const r = this.hyp.call('msgqueue_receive', this.rxQueue, this.buffers.rx, LINK_MSG_SIZE, 0n);
       if (r.e !== Err.OK) break; // MSGQUEUE_EMPTY (or a broken link: nothing to read)
       const size = Number(r.x[1]!);
-      const packet = mem.read(this.scratch.rx, size);
+      const packet = mem.read(this.buffers.rx, size);
       if (typeof packet === 'number') break;
       for (const ev of this.reasm.push(packet)) {
         if (ev.kind === 'delivered') out.push(ev.message);
@@ -140,10 +141,10 @@ export class RpcLink {
       const m = this.outbox[0]!;
       while (m.packets.length > 0) {
         const p = m.packets[0]!;
-        if (mem.write(this.scratch.tx, p) !== Err.OK) return;
+        if (mem.write(this.buffers.tx, p) !== Err.OK) return;
         // PUSH on the last packet of a message: the client is interrupted once per message.
         const push = m.packets.length === 1 ? BigInt(MSGQ_TX_FLAG_PUSH) : 0n;
-        const r = this.hyp.call('msgqueue_send', this.txQueue, BigInt(p.length), this.scratch.tx, push, 0n);
+        const r = this.hyp.call('msgqueue_send', this.txQueue, BigInt(p.length), this.buffers.tx, push, 0n);
         if (r.e === Err.MSGQUEUE_FULL) return; // wait for the TX VIRQ
         m.packets.shift();
         if (r.e !== Err.OK) {

@@ -16,8 +16,9 @@ import { IrqLending } from './irq-lending.js';
 import { VmLifecycle } from './vm-lifecycle.js';
 import { vmGetHypResourcesMsg, vmResetMsg, vmStartMsg } from './msgs/index.js';
 import { MemParcels } from './memparcel.js';
-import { vmMisc } from './vm-misc.js';
+import { vmMisc, type BootRegister } from './vm-misc.js';
 import type { RmVcpu } from './port.js';
+import { NumberPool } from './pool.js';
 import {
   MsgId,
   MsgType,
@@ -43,6 +44,8 @@ const HLOS_VCPU_OPTIONS = (1n << 0n) | (1n << 63n);
 /** VIRQs the RM's own VIC offers (§11.1 item 5: SPIs 32..95). */
 const RM_VIRQ_FIRST = 32;
 const RM_VIRQ_LAST = 95;
+/** Bytes of RM heap per link buffer (one 240-byte packet). */
+const SCRATCH_SLOT = 0x100n;
 /** The primary VM's VIC: every bindable SPI (§9.1). */
 const PRIMARY_MAX_VIRQS = 988n;
 const PRIMARY_CSPACE_CAPS = 512n;
@@ -52,6 +55,16 @@ const MAP_RWX_NORMAL = 7n | (7n << 4n) | (15n << 16n);
 const MAP_RW_DEVICE = 6n | (6n << 4n) | (0n << 16n);
 const UART_SPI = 33;
 const ALL_ONES = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * The RM's send-space ("not full") VIRQ of each link is edge-triggered. Its source is level — true
+ * while the client's queue holds fewer than 8 packets (hypervisor-abi.md §5.3) — so as a level
+ * interrupt it would stay pending after every EOI once a client had filled its queue, and the RM
+ * would never sleep again. As an edge it fires once each time the client makes room (8 → 7), which is
+ * exactly when the RM has something waiting (its flush stopped on MSGQUEUE_FULL). [infer] The real
+ * RM's choice is not in the spec; Linux takes the link's interrupts as edges too (§1.1).
+ */
+const LINK_TX_EDGE = true;
 
 export type RmStep = 'yield' | 'wait' | 'off';
 
@@ -107,7 +120,8 @@ export class ResourceManager {
   /** Every VM the RM tracks (states, owners, peers). */
   readonly table = new VmTable();
   private readonly notifySeq = new NotificationSeq();
-  private nextRmVirq = RM_VIRQ_FIRST;
+  /** The RM's own VIRQs (its VIC's SPIs): links and vCPU halt sources take them, teardown gives them back. */
+  private readonly rmVirqs = new NumberPool(RM_VIRQ_FIRST, RM_VIRQ_LAST);
   /** The RM's hypercalls (set at start; the RM's vCPU does not change). */
   hyp: Hyp | null = null;
   /** The RM's vCPU (set at start). */
@@ -118,8 +132,9 @@ export class ResourceManager {
   irqs: IrqLending | null = null;
   /** Memory parcels (memparcel.ts). */
   readonly parcels: MemParcels = new MemParcels(this);
-  /** Scratch buffers for link packets, carved from the heap. */
-  private scratchNext = 0n;
+  /** Scratch buffers for link packets, carved from the heap in 0x100-byte slots (by slot index). */
+  private scratchSlots = new NumberPool(0, -1);
+  private heapBase = 0n;
 
   constructor(readonly options: RmOptions = {}) {
     this.table.onStatus = (vm) => this.sendStatus(vm);
@@ -165,7 +180,8 @@ export class ResourceManager {
     const info = readBootInfo(v);
     this.hyp = hyp;
     this.vcpu = v;
-    this.scratchNext = info.heap.base;
+    this.heapBase = info.heap.base;
+    this.scratchSlots = new NumberPool(0, Number(info.heap.size / SCRATCH_SLOT) - 1);
     // IRQ-lend handles are a random base + the HW IRQ number (§2.7); the base comes from the
     // hypervisor's entropy, so it is the same every run with the same seed.
     const base = Number(hyp.call('prng_get_entropy', 4n, 0n).x[1]! & 0xffff_ffffn);
@@ -181,6 +197,11 @@ export class ResourceManager {
     v.irq?.init();
     if (this.options.primary !== false) this.createPrimary(hyp, info, v);
     this.info = info;
+  }
+
+  /** The root partition and cspace caps (where the RM creates objects). */
+  get rootCaps(): { partition: bigint; cspace: bigint } {
+    return { partition: this.info!.caps.partition, cspace: this.info!.caps.cspace };
   }
 
   /** The RM's root addrspace and VIC caps. */
@@ -206,6 +227,13 @@ export class ResourceManager {
     const caps = [vm.vpm, vm.addrspace, vm.vic, vm.cspace];
     if (vm.link) caps.push(vm.link.rxQueue, vm.link.txQueue);
     for (const cap of caps) hyp.call('cspace_delete_cap_from', C, cap, 0n);
+    // The link's queues are gone (their VIRQ bindings with them): its VIRQs and buffers are free.
+    if (vm.link) {
+      this.freeRmVirq(vm.link.rmRxVirq);
+      this.freeRmVirq(vm.link.rmTxVirq);
+      this.freeScratch(vm.link.buffers.rx);
+      this.freeScratch(vm.link.buffers.tx);
+    }
     this.vms.delete(vmid);
   }
 
@@ -217,17 +245,39 @@ export class ResourceManager {
     return this.rmVirq(this.vcpu!, true);
   }
 
+  crashMessage(vmid: number): Uint8Array {
+    return vmMisc(this).crashMessage(vmid);
+  }
+
+  bootContext(vmid: number): readonly BootRegister[] {
+    return vmMisc(this).bootContext(vmid);
+  }
+
+  /** Give back a VIRQ from allocRmVirq (its source is unbound or destroyed). */
+  freeRmVirq(n: number): void {
+    this.rmVirqs.give(n);
+  }
+
+  /** How many of the RM's VIRQs are in use (for leak checks). */
+  get rmVirqsInUse(): number {
+    return this.rmVirqs.inUse;
+  }
+
   private rmVirq(v: RmVcpu, edge = false): number {
-    if (this.nextRmVirq > RM_VIRQ_LAST) throw new RmBootError('the RM has run out of VIRQs on its VIC');
-    const n = this.nextRmVirq++;
+    const n = this.rmVirqs.take();
+    if (n === null) throw new RmBootError('the RM has run out of VIRQs on its VIC');
     v.irq?.enable(n, edge);
     return n;
   }
 
   private scratch(): bigint {
-    const at = this.scratchNext;
-    this.scratchNext += 0x100n;
-    return at;
+    const slot = this.scratchSlots.take();
+    if (slot === null) throw new RmBootError('the RM has run out of heap for link buffers');
+    return this.heapBase + BigInt(slot) * SCRATCH_SLOT;
+  }
+
+  private freeScratch(at: bigint): void {
+    this.scratchSlots.give(Number((at - this.heapBase) / SCRATCH_SLOT));
   }
 
   /**
@@ -251,7 +301,13 @@ export class ResourceManager {
       hyp,
       { partition: P, cspace: C, vic: info.caps.vic },
       { vmid: PRIMARY_VMID, cspace, vic },
-      { rmRx: this.rmVirq(v), rmTx: this.rmVirq(v), clientTx: PRIMARY_LINK_TX_VIRQ, clientRx: PRIMARY_LINK_RX_VIRQ },
+      // rmTx edge-triggered: see LINK_TX_EDGE.
+      {
+        rmRx: this.rmVirq(v),
+        rmTx: this.rmVirq(v, LINK_TX_EDGE),
+        clientTx: PRIMARY_LINK_TX_VIRQ,
+        clientRx: PRIMARY_LINK_RX_VIRQ,
+      },
       { rx: this.scratch(), tx: this.scratch() },
     );
     const addrspace = mk('addrspace');
@@ -335,7 +391,7 @@ export class ResourceManager {
       { vmid, cspace, vic },
       {
         rmRx: this.rmVirq(v),
-        rmTx: this.rmVirq(v),
+        rmTx: this.rmVirq(v, LINK_TX_EDGE),
         clientTx: SECONDARY_LINK_TX_VIRQ,
         clientRx: SECONDARY_LINK_RX_VIRQ,
       },

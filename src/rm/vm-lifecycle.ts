@@ -11,7 +11,8 @@ import { FdtError } from '../machine/fdt/error.js';
 import { encodeCells, encodeU64 } from '../machine/fdt/props.js';
 import { addSecondaryHypervisor, DtError } from './dt/hypervisor-node.js';
 import { ConfigError, parseVmConfig, type VmConfig } from './dt/vm-config.js';
-import type { Hyp } from './hyp.js';
+import { RmBootError } from './boot.js';
+import { RmHypError, type Hyp } from './hyp.js';
 import type { MemParcels } from './memparcel.js';
 import {
   AuthType,
@@ -29,6 +30,15 @@ import type { RmVcpu } from './port.js';
 import { MsgId, RmError } from './rpc/index.js';
 import { VMID_HLOS, VmState, type Reply, type VmTable } from './vm-mgmt.js';
 import type { RmVm } from './rm.js';
+import { buildVdevices, destroyVdevices, type BuiltVdev } from './vdevices.js';
+import { NumberPool } from './pool.js';
+
+/** VM_SET_BOOT_CONTEXT register sets (§2.6) = vcpu_register_write's (hypervisor-abi §8.4). */
+const BOOT_REG_X = 0;
+const BOOT_REG_PC = 1;
+/** vcpu_poweron flags: keep the PC / X0 already written (hypervisor-abi §8.4). */
+const POWERON_PRESERVE_ENTRY = 1n;
+const POWERON_PRESERVE_CONTEXT = 2n;
 
 /** The default base IPA of a VM's image parcel when its config gives none (crosvm's, §9.2). */
 export const DEFAULT_BASE_IPA = 0x8000_0000n;
@@ -61,10 +71,18 @@ export interface LifecycleHost {
   readonly vcpu: RmVcpu | null;
   readonly rmAddrspace: bigint;
   readonly rmVic: bigint;
+  /** The root partition and cspace caps (where the RM creates objects). */
+  readonly rootCaps: { partition: bigint; cspace: bigint };
   notify(vmid: number, msgId: number, payload: Uint8Array): void;
   buildSecondary(v: RmVcpu, vmid: number, opts: { vcpus?: number; console?: boolean }): RmVm;
   /** A VIRQ on the RM's own VIC, enabled. */
   allocRmVirq(): number;
+  /** Give back a VIRQ from allocRmVirq. */
+  freeRmVirq(n: number): void;
+  /** The crash message VM `vmid` stored with VM_SET_CRASH_MSG (empty if none). */
+  crashMessage(vmid: number): Uint8Array;
+  /** The boot vCPU registers the owner set with VM_SET_BOOT_CONTEXT, in the order first set. */
+  bootContext(vmid: number): readonly { regSet: number; regIndex: number; value: bigint }[];
   /** Destroy VM `vmid`'s objects (its caps in the root cspace) and forget them. */
   destroyVm(vmid: number): void;
 }
@@ -77,9 +95,15 @@ export class VmLifecycle {
   /** The RM's HALT VIRQ of each secondary vCPU → its VM. */
   private readonly haltVirqs = new Map<number, number>();
   /** Next VIRQ to hand out in an owner's VIC (the primary's start at free-irq-start + 2, §9.2). */
-  private readonly ownerVirqNext = new Map<number, number>();
+  private readonly ownerVirqPools = new Map<number, NumberPool>();
+  /** The owner-side VIRQs each VM took (wake-ups, vdevices), given back at teardown. */
+  private readonly ownerVirqsOf = new Map<number, number[]>();
   /** The owner-side run-wakeup VIRQ of each VM's vCPUs (GET_HYP_RESOURCES). */
   private readonly wakeVirqs = new Map<number, number[]>();
+  /** Each VM's vdevices (doorbells, message-queue pairs) built at VM_INIT. */
+  readonly vdevs = new Map<number, BuiltVdev[]>();
+  /** Next VIRQ to hand out in a VM's own VIC for its vdevices (SPIs from 32; 94/95 are its link). */
+  private readonly guestVirqNext = new Map<number, number>();
   /** VMs being torn down after VM_RESET's reply. */
   private readonly resetting: number[] = [];
 
@@ -167,6 +191,19 @@ export class VmLifecycle {
 
   /** VM_INIT (§2.2): parse the VM-config DT from the image parcel, build the VM's objects → READY. */
   init(caller: number, p: Uint8Array): Reply {
+    try {
+      return this.initVm(caller, p);
+    } catch (e) {
+      // A hypercall that fails while the VM's objects are built (the RM out of VIRQs, a VMID still
+      // held by an addrspace) is a VM_INIT failure — NORESOURCE, INIT_FAILED (§2.2) — not an
+      // exception out of the RM. It is thrown only after the owner and state checks passed.
+      if (!(e instanceof RmHypError) && !(e instanceof RmBootError)) throw e;
+      const d = vmInitMsg.request.decode(p);
+      return d.ok ? this.fail(d.value.vmid, RmError.NORESOURCE) : err(d.error);
+    }
+  }
+
+  private initVm(caller: number, p: Uint8Array): Reply {
     const d = vmInitMsg.request.decode(p);
     if (!d.ok) return err(d.error);
     const vmid = d.value.vmid;
@@ -197,20 +234,52 @@ export class VmLifecycle {
       const halt = this.host.allocRmVirq();
       this.hyp.must('vcpu_bind_virq', t, this.host.rmVic, BigInt(halt), 0n, 0n);
       this.haltVirqs.set(halt, vmid);
-      const w = this.ownerVirq(rec.owner);
+      const w = this.ownerVirq(rec.owner, vmid);
       this.hyp.must('vcpu_bind_virq', t, owner.vic, BigInt(w), 1n, 0n);
       wake.push(w);
     }
     this.wakeVirqs.set(vmid, wake);
+    // The config's vdevices between the VM and its owner (the RM link is built with the VM).
+    const guestVirq = (): number => {
+      const n = this.guestVirqNext.get(vmid) ?? 32;
+      this.guestVirqNext.set(vmid, n + 1);
+      return n;
+    };
+    const built: BuiltVdev[] = [];
+    this.vdevs.set(vmid, built); // filled as they are built, so a failure part-way leaves nothing untracked
+    buildVdevices(
+      this.hyp,
+      this.host.rootCaps,
+      { vmid, cspace: vm.cspace, vic: vm.vic, virq: guestVirq },
+      { vmid: rec.owner, cspace: owner.cspace, vic: owner.vic, virq: () => this.ownerVirq(rec.owner, vmid) },
+      cfg.vdevices.filter((d) => d.type !== 'rm-rpc'),
+      built,
+    );
     this.host.table.setState(rec, VmState.READY);
     return ok();
   }
 
-  private ownerVirq(owner: number): number {
-    // §9.2: the primary's first resource VIRQ is free-irq-start + 2 (960/961 are its RM link).
-    const n = this.ownerVirqNext.get(owner) ?? (owner === VMID_HLOS ? 962 : 32);
-    this.ownerVirqNext.set(owner, n + 1);
+  /** A VIRQ in `owner`'s VIC for VM `vmid`'s resources; lowest free first. */
+  private ownerVirq(owner: number, vmid: number): number {
+    let pool = this.ownerVirqPools.get(owner);
+    if (pool === undefined) {
+      // §9.2: the primary's first resource VIRQ is free-irq-start + 2 (960/961 are its RM link), up
+      // to the last SPI its VIC takes (988 VIRQs from 32). A secondary owner's VIC has SPIs 32–95
+      // with 94/95 its own RM link.
+      pool = owner === VMID_HLOS ? new NumberPool(962, 1019) : new NumberPool(32, 93);
+      this.ownerVirqPools.set(owner, pool);
+    }
+    const n = pool.take();
+    if (n === null) throw new RmBootError(`VM ${owner} has no free VIRQ left for VM ${vmid}'s resources`);
+    const mine = this.ownerVirqsOf.get(vmid) ?? [];
+    mine.push(n);
+    this.ownerVirqsOf.set(vmid, mine);
     return n;
+  }
+
+  /** How many VIRQs the RM has taken in `owner`'s VIC for its VMs' resources (for leak checks). */
+  ownerVirqsInUse(owner: number): number {
+    return this.ownerVirqPools.get(owner)?.inUse ?? 0;
   }
 
   /** VM_GET_HYP_RESOURCES (§2.3): the owner gets one VIRTUAL_CPU entry per vCPU. */
@@ -237,6 +306,10 @@ export class VmLifecycle {
           }),
         );
       });
+    }
+    if (rec.owner === caller) {
+      for (const b of this.vdevs.get(vmid) ?? [])
+        for (const r of b.ownerResources) entries.push(hypResourceEntry.encode(r));
     }
     const out = new Uint8Array(4 + 44 * entries.length);
     new DataView(out.buffer).setUint32(0, entries.length, true);
@@ -266,12 +339,21 @@ export class VmLifecycle {
         return this.fail(vmid, RmError.NORESOURCE);
       throw e;
     }
+    // §2.6: the registers VM_SET_BOOT_CONTEXT recorded go into the boot vCPU while it is still off;
+    // a PC or X0 among them wins over the image entry and the DT address (poweron's preserve flags).
+    let flags = 0n;
+    for (const r of this.host.bootContext(vmid)) {
+      const w = this.hyp.call('vcpu_register_write', vm.vcpus[0]!, BigInt(r.regSet), BigInt(r.regIndex), r.value, 0n);
+      if (w.e !== 0) return this.fail(vmid, RmError.NORESOURCE);
+      if (r.regSet === BOOT_REG_PC) flags |= POWERON_PRESERVE_ENTRY;
+      if (r.regSet === BOOT_REG_X && r.regIndex === 0) flags |= POWERON_PRESERVE_CONTEXT;
+    }
     const e = this.hyp.call(
       'vcpu_poweron',
       vm.vcpus[0]!,
       img.baseIpa + img.imageOffset,
       img.baseIpa + img.dtOffset,
-      0n,
+      flags,
     ).e;
     if (e !== 0) return this.fail(vmid, RmError.NORESOURCE);
     this.host.table.setState(rec, VmState.RUNNING);
@@ -296,6 +378,7 @@ export class VmLifecycle {
         pushCompatible: rmRpc?.pushCompatible ?? [],
       },
     );
+    for (const b of this.vdevs.get(vmid) ?? []) b.node.fill(fdt);
     // vCPU caps on the CPU nodes (§4.1), /memory = every range the VM has accepted.
     img.config?.cpus.forEach((path, i) => {
       const cap = vm.vcpus[i];
@@ -346,24 +429,18 @@ export class VmLifecycle {
       const r = this.hyp.call('vcpu_run_check', t, 0n);
       if (r.e !== 0) continue;
       const state = Number(r.x[1]!);
-      const normal = encodeExitReason({ exitFlags: 0, exitCode: ExitCode.NORMAL });
-      if (state === RUN_POWERED_OFF) return (this.exited(vmid, ExitType.PLATFORM_OFF, normal), true);
-      if (state === RUN_FAULT) {
-        return (
-          this.exited(
-            vmid,
-            ExitType.SOFTWARE_ERROR,
-            encodeExitReason({ exitFlags: 0, exitCode: ExitCode.SOFTWARE_ERROR }),
-          ),
-          true
-        );
-      }
+      // §2.4: a vCPU-halt exit's code is SOFTWARE_ERROR if the VM stored a crash message
+      // (VM_SET_CRASH_MSG), else NORMAL — whatever the exit type. [infer] for every type.
+      const exitCode = this.host.crashMessage(vmid).length > 0 ? ExitCode.SOFTWARE_ERROR : ExitCode.NORMAL;
+      const plain = encodeExitReason({ exitFlags: 0, exitCode });
+      if (state === RUN_POWERED_OFF) return (this.exited(vmid, ExitType.PLATFORM_OFF, plain), true);
+      if (state === RUN_FAULT) return (this.exited(vmid, ExitType.SOFTWARE_ERROR, plain), true);
       if (state === RUN_PSCI_SYSTEM_RESET) {
         const type = r.x[2]!;
-        if ((type >> 63n) & 1n) return (this.exited(vmid, ExitType.PLATFORM_RESET, normal), true);
+        if ((type >> 63n) & 1n) return (this.exited(vmid, ExitType.PLATFORM_RESET, plain), true);
         const reason = encodeExitReason({
           exitFlags: (type >> 62n) & 1n ? 0x8000 : 0,
-          exitCode: ExitCode.NORMAL,
+          exitCode,
           reset2: { resetType: Number(type & 0xffff_ffffn), cookie: r.x[3]! },
         });
         return (this.exited(vmid, ExitType.PSCI_SYSTEM_RESET2, reason), true);
@@ -425,9 +502,22 @@ export class VmLifecycle {
   afterReplies(): void {
     for (const vmid of this.resetting.splice(0)) {
       this.host.parcels.releaseAll(vmid);
-      for (const [virq, v] of [...this.haltVirqs]) if (v === vmid) this.haltVirqs.delete(virq);
-      this.wakeVirqs.delete(vmid);
+      const owner = this.host.table.vms.get(vmid)?.owner ?? -1;
+      const ownerVm = this.host.vms.get(owner);
+      destroyVdevices(this.hyp, this.host.rootCaps.cspace, ownerVm?.cspace ?? null, this.vdevs.get(vmid) ?? []);
+      this.vdevs.delete(vmid);
+      this.guestVirqNext.delete(vmid);
       this.host.destroyVm(vmid);
+      // The objects are gone and their VIRQ bindings with them: the numbers are free again.
+      for (const [virq, v] of [...this.haltVirqs]) {
+        if (v !== vmid) continue;
+        this.haltVirqs.delete(virq);
+        this.host.freeRmVirq(virq);
+      }
+      this.wakeVirqs.delete(vmid);
+      const pool = this.ownerVirqPools.get(owner);
+      for (const n of this.ownerVirqsOf.get(vmid) ?? []) pool?.give(n);
+      this.ownerVirqsOf.delete(vmid);
       this.images.delete(vmid);
       const rec = this.host.table.vms.get(vmid);
       if (rec !== undefined) this.host.table.setState(rec, VmState.RESET);
