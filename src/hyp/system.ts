@@ -30,6 +30,7 @@ import { vicMpidrOfIndex, vicOfVcpu } from './vm/vic.js';
 import type { SuspendResume } from './vm/psci.js';
 import { RunReport, VCPU_RUN_STATE, WAKEUP_FROM, type ProxyRunner } from './vm/vcpu-run.js';
 import { NativeIrq, NativeVcpu } from './vm/native.js';
+import type { MmioDevice } from '../machine/bus.js';
 
 /** Longest stretch a vCPU runs before the loop looks at the other CPUs (virtual ns). */
 export const QUANTUM_NS = 100_000;
@@ -149,6 +150,8 @@ export class HypSystem implements ProxyRunner {
   private readonly vcpus = new Map<Thread, EmulatedVcpu>();
   private readonly natives = new Map<Thread, NativeRunner>();
   private readonly bus: PhysBus;
+  /** Physical devices on the bus (outside RAM). */
+  private readonly devices: { base: number; size: number; dev: MmioDevice }[] = [];
   /** What each physical CPU ran last (for scheduling trace events). */
   private readonly lastOn: (Schedulable | null)[] = [];
   /**
@@ -169,9 +172,25 @@ export class HypSystem implements ProxyRunner {
     this.sched = new Scheduler(cpus);
     this.time = new Float64Array(cpus);
     const phys = hv.mem.phys;
-    // Guests see RAM only through stage 2; device windows are emulated on stage-2 faults, so the
-    // physical bus has no MMIO.
-    this.bus = { ramBase: phys.base, ram: phys.bytes, mmioRead: () => null, mmioWrite: () => false };
+    // Guests see RAM through stage 2; device windows are emulated on stage-2 faults. The physical
+    // bus holds only the platform's devices a VM may be given directly (mapDevice: the UART the RM
+    // passes through to the primary VM); any other physical access is an external abort.
+    const devices = this.devices;
+    const find = (pa: number, size: number) => devices.find((d) => pa >= d.base && pa + size <= d.base + d.size);
+    this.bus = {
+      ramBase: phys.base,
+      ram: phys.bytes,
+      mmioRead: (pa, size) => {
+        const d = find(pa, size);
+        return d ? d.dev.read(pa - d.base, size) : null;
+      },
+      mmioWrite: (pa, size, value) => {
+        const d = find(pa, size);
+        if (!d) return false;
+        d.dev.write(pa - d.base, size, value);
+        return true;
+      },
+    };
     hv.proxyRunner = this;
     // Virtual time for the hypervisor (rate limits, trace timestamps): the clock of the CPU the
     // loop is running.
@@ -240,6 +259,18 @@ export class HypSystem implements ProxyRunner {
       return 0;
     };
     hv.schedYield = (caller, target) => this.yield(caller, target);
+  }
+
+  /**
+   * Put a physical device on the bus at [base, base + size): what a VM reaches when its stage 2
+   * maps that range (a passed-through device). Ranges may not overlap RAM or each other.
+   */
+  mapDevice(base: number, size: number, dev: MmioDevice): void {
+    const ram = this.hv.mem.phys;
+    const overlaps = (b: number, n: number) => base < b + n && b < base + size;
+    if (overlaps(ram.base, ram.bytes.byteLength)) throw new Error(`${dev.name} overlaps RAM`);
+    for (const d of this.devices) if (overlaps(d.base, d.size)) throw new Error(`${dev.name} overlaps ${d.dev.name}`);
+    this.devices.push({ base, size, dev });
   }
 
   /** Make `thread` an emulated vCPU (call after it is configured and attached, before power-on). */

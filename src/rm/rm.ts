@@ -66,6 +66,38 @@ const ALL_ONES = 0xffff_ffff_ffff_ffffn;
  */
 const LINK_TX_EDGE = true;
 
+/** The vGIC frames at QEMU virt's addresses (hypervisor-abi §9.1): GICD, then a GICR per vCPU. */
+const GICD_BASE = 0x0800_0000n;
+const GICD_SIZE = 0x1_0000n;
+const GICR_BASE = 0x080a_0000n;
+const GICR_STRIDE = 0x2_0000n;
+const VGIC_WINDOW = { base: 0x0800_0000n, size: 0x0100_0000n };
+/** The device GiB below every VM's RAM (RM spec §9.2). */
+const DEVICE_GIB = 0x4000_0000n;
+/** addrspace_attach_vdevice GICR flags: bit0 last_valid, bit1 last (GICR_TYPER.Last). */
+const GICR_LAST_VALID = 1n;
+const GICR_LAST = 2n;
+
+/**
+ * Give a VM its vGIC frames (hypervisor-abi §12 step 5): the distributor, then each vCPU's
+ * redistributor (the vCPUs are attached and active by now), the last one marked Last.
+ */
+function attachVgic(hyp: Hyp, addrspace: bigint, vic: bigint, vcpus: number): void {
+  hyp.must('addrspace_attach_vdevice', addrspace, vic, 0n, GICD_BASE, GICD_SIZE, 0n);
+  for (let i = 0; i < vcpus; i++) {
+    const flags = GICR_LAST_VALID | (i === vcpus - 1 ? GICR_LAST : 0n);
+    hyp.must(
+      'addrspace_attach_vdevice',
+      addrspace,
+      vic,
+      BigInt(i + 1),
+      GICR_BASE + BigInt(i) * GICR_STRIDE,
+      GICR_STRIDE,
+      flags,
+    );
+  }
+}
+
 export type RmStep = 'yield' | 'wait' | 'off';
 
 export interface RmOptions {
@@ -341,6 +373,7 @@ export class ResourceManager {
       hyp.must('object_activate', t, 0n);
       vcpus.push(t);
     }
+    attachVgic(hyp, addrspace, vic, nv);
     this.vms.set(PRIMARY_VMID, {
       vmid: PRIMARY_VMID,
       cspace,
@@ -415,6 +448,16 @@ export class ResourceManager {
       hyp.must('object_activate', t, 0n);
       caps.push(t);
       ownerCaps.push(hyp.must('cspace_copy_cap_from', C, t, owner.cspace, OWNER_VCPU_RIGHTS, 0n));
+    }
+    attachVgic(hyp, addrspace, vic, vcpus);
+    if (proxy) {
+      // §9.2: a proxy-scheduled VM's accesses to the device GiB come to its owner's VMM as VMMIO
+      // exits — all of it but the vGIC window, whose frames are vdevices (a VMMIO range may not
+      // overlap them, hypervisor-abi §9.1). [infer] the exact split: the window is QEMU virt's GIC
+      // block, 0x0800_0000–0x08FF_FFFF.
+      hyp.must('addrspace_configure_vmmio', addrspace, 0n, VGIC_WINDOW.base, 0n, 0n);
+      const above = VGIC_WINDOW.base + VGIC_WINDOW.size;
+      hyp.must('addrspace_configure_vmmio', addrspace, above, DEVICE_GIB - above, 0n, 0n);
     }
     const vm: RmVm = {
       vmid,
