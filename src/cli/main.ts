@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // The `gunyah` command. `gunyah run --bare --kernel FILE.elf` boots a bare-metal AArch64 ELF on the
-// plain QEMU-virt board; the hypervisor mode (the default, once the hypervisor lands) boots the
-// Gunyah system. Errors are one line, prefixed "gunyah:", with a non-zero exit code.
+// plain QEMU-virt board; `gunyah run --primary FILE` boots the Gunyah system — hypervisor, resource
+// manager — with FILE as the primary VM, as Gunyah's QEMU platform does. Errors are one line,
+// prefixed "gunyah:", with a non-zero exit code (2 for bad input).
 
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { BareBoard, BoardError } from '../machine/board.js';
-import { LoadError, parseElf } from '../vmm/loader/elf.js';
+import { FdtError } from '../machine/fdt/error.js';
+import { readFdt, writeFdt } from '../machine/fdt/index.js';
+import { LoadError, isElf, parseElf, type Segment } from '../vmm/loader/elf.js';
+import { platformDt } from '../vmm/dt/platform.js';
+import { GunyahSystem, HLOS, SystemConfigError } from '../vmm/system.js';
 
 const EXIT_GUEST_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -24,6 +29,11 @@ class CliError extends Error {
 interface RunOptions {
   bare?: boolean;
   kernel?: string;
+  primary?: string;
+  dtb?: string;
+  append?: string;
+  cpus: number;
+  maxSeconds?: number;
   stats?: string;
   maxInsns?: number;
   ram: number;
@@ -38,27 +48,16 @@ function positiveInt(what: string) {
   };
 }
 
-function runCommand(opts: RunOptions): number {
-  if (!opts.bare) {
-    throw new CliError(
-      'the hypervisor mode is not built yet; use --bare to run a bare-metal guest on the plain virt board',
-      EXIT_USAGE,
-    );
-  }
-  if (!opts.kernel) throw new CliError('--bare needs --kernel FILE.elf', EXIT_USAGE);
-  let bytes: Uint8Array;
+function readInput(file: string): Uint8Array {
   try {
-    bytes = readFileSync(opts.kernel);
+    return readFileSync(file);
   } catch (e) {
-    throw new CliError(`cannot read ${opts.kernel}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, EXIT_USAGE);
+    throw new CliError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, EXIT_USAGE);
   }
-  let image;
-  try {
-    image = parseElf(bytes);
-  } catch (e) {
-    if (e instanceof LoadError) throw new CliError(`cannot boot ${opts.kernel}: ${e.message}`, EXIT_USAGE);
-    throw e;
-  }
+}
+
+/** Console bytes to stdout, a line (or 4 KiB) at a time. */
+function consoleOut(): { put: (b: number) => void; flush: () => void } {
   const out: number[] = [];
   const flush = (): void => {
     if (out.length) {
@@ -66,14 +65,125 @@ function runCommand(opts: RunOptions): number {
       out.length = 0;
     }
   };
+  return {
+    put: (b) => {
+      out.push(b);
+      if (b === 10 || out.length >= 4096) flush();
+    },
+    flush,
+  };
+}
+
+/** Virtual time run between checks of the wall clock and of console input. */
+const SLICE_NS = 5_000_000;
+
+/**
+ * `run --primary FILE`: FILE is the primary VM — an ELF at its physical addresses, or a raw binary
+ * loaded at the HLOS entry 0x4100_0000 (RM spec §4.2) — with the platform's device tree (or --dtb)
+ * at 0x40F0_0000 for the RM to patch.
+ */
+async function runPrimary(opts: RunOptions): Promise<number> {
+  const file = opts.primary!;
+  const bytes = readInput(file);
+  let segments: Segment[];
+  if (isElf(bytes)) {
+    let elf;
+    try {
+      elf = parseElf(bytes);
+    } catch (e) {
+      if (e instanceof LoadError) throw new CliError(`cannot boot ${file}: ${e.message}`, EXIT_USAGE);
+      throw e;
+    }
+    // The RM enters the primary at the HLOS entry, whatever the file says.
+    if (BigInt(elf.entry) !== HLOS.entry) {
+      throw new CliError(
+        `cannot boot ${file}: its entry point is 0x${elf.entry.toString(16)}, but the resource manager starts ` +
+          `the primary VM at 0x${HLOS.entry.toString(16)}`,
+        EXIT_USAGE,
+      );
+    }
+    segments = elf.segments;
+  } else {
+    if (bytes.length === 0) throw new CliError(`cannot boot ${file}: the file is empty`, EXIT_USAGE);
+    segments = [{ paddr: Number(HLOS.entry), data: bytes, memsz: bytes.length }];
+  }
+  let dt: Uint8Array;
+  if (opts.dtb) {
+    const d = readInput(opts.dtb);
+    try {
+      const tree = readFdt(d);
+      if (opts.append !== undefined) tree.ensureNode('/chosen').setString('bootargs', opts.append);
+      dt = writeFdt(tree);
+    } catch (e) {
+      if (e instanceof FdtError) throw new CliError(`cannot use ${opts.dtb}: ${e.message}`, EXIT_USAGE);
+      throw e;
+    }
+  } else {
+    dt = writeFdt(
+      platformDt({ memory: [{ base: HLOS.base, size: HLOS.size }], cpus: opts.cpus, bootargs: opts.append }),
+    );
+  }
+  const con = consoleOut();
+  let system: GunyahSystem;
+  try {
+    system = new GunyahSystem({ cpus: opts.cpus, onConsole: con.put, primary: { segments, dt } });
+  } catch (e) {
+    if (e instanceof SystemConfigError) throw new CliError(`cannot boot ${file}: ${e.message}`, EXIT_USAGE);
+    throw e;
+  }
+  const onInput = (b: Buffer): void => system.uart.receive(b);
+  process.stdin.on('data', onInput);
+  const t0 = performance.now();
+  try {
+    for (let until = SLICE_NS; ; until += SLICE_NS) {
+      const stop = system.run(until);
+      if (stop === 'platform-off') return 0;
+      if (stop === 'platform-reset') throw new CliError('the primary VM reset the platform', EXIT_GUEST_FAILED);
+      if (system.rm.failure !== null) throw new CliError(system.rm.failure, EXIT_GUEST_FAILED);
+      if (stop === 'idle') {
+        throw new CliError('every vCPU is waiting and nothing can wake them (the system is idle)', EXIT_GUEST_FAILED);
+      }
+      if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds) {
+        throw new CliError(`--max-seconds ${opts.maxSeconds} ran out`, EXIT_GUEST_FAILED);
+      }
+      // Let console input in between slices.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  } finally {
+    con.flush();
+    process.stdin.off('data', onInput);
+    process.stdin.pause();
+  }
+}
+
+async function runCommand(opts: RunOptions): Promise<number> {
+  if (opts.primary !== undefined) {
+    if (opts.bare || opts.kernel)
+      throw new CliError('--primary cannot be combined with --bare or --kernel', EXIT_USAGE);
+    return runPrimary(opts);
+  }
+  if (!opts.bare) {
+    throw new CliError(
+      'the host VMM is not built yet; use --primary FILE to boot your own primary VM, or --bare to run a ' +
+        'bare-metal guest on the plain virt board',
+      EXIT_USAGE,
+    );
+  }
+  if (!opts.kernel) throw new CliError('--bare needs --kernel FILE.elf', EXIT_USAGE);
+  const bytes = readInput(opts.kernel);
+  let image;
+  try {
+    image = parseElf(bytes);
+  } catch (e) {
+    if (e instanceof LoadError) throw new CliError(`cannot boot ${opts.kernel}: ${e.message}`, EXIT_USAGE);
+    throw e;
+  }
+  const { put, flush } = consoleOut();
   let board: BareBoard;
   try {
     board = new BareBoard({
       ramMiB: opts.ram,
-      onUartTx: (b) => {
-        out.push(b);
-        if (b === 10 || out.length >= 4096) flush();
-      },
+      onUartTx: put,
     });
     board.load(image.segments, image.entry);
   } catch (e) {
@@ -98,7 +208,7 @@ function runCommand(opts: RunOptions): number {
   throw new CliError(`guest stopped: ${r.message ?? r.stop}`, EXIT_GUEST_FAILED);
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
     .name('gunyah')
@@ -108,17 +218,32 @@ export function main(argv: string[]): number {
   let code = 0;
   program
     .command('run')
-    .description('boot a system (with --bare: one bare-metal ELF on the plain QEMU-virt board)')
+    .description(
+      'boot a system: --primary FILE runs FILE as the primary VM under the hypervisor and resource manager; ' +
+        '--bare runs one bare-metal ELF on the plain QEMU-virt board',
+    )
+    .option(
+      '--primary <file>',
+      'the primary VM (HLOS): a raw binary loaded at 0x41000000, or an ELF; entered with X0 = its device tree at 0x40F00000',
+    )
+    .option('--dtb <file>', 'with --primary: the device tree to boot with (the RM adds /hypervisor to it)')
+    .option('--append <args>', 'with --primary: the kernel command line (/chosen bootargs)')
+    .option('--cpus <n>', 'with --primary: physical CPUs, one primary vCPU each', positiveInt('--cpus'), 1)
+    .option(
+      '--max-seconds <s>',
+      'with --primary: stop with an error after this much wall time',
+      positiveInt('--max-seconds'),
+    )
     .option('--bare', 'plain board, no hypervisor: RAM at 0x40000000, PL011 at 0x09000000, PSCI firmware')
     .option('--kernel <file>', 'AArch64 ELF to load at its physical addresses and start at EL1')
     .option('--stats <file>', 'write run statistics as JSON (instructions, seconds, mips)')
     .option('--max-insns <n>', 'stop after this many guest instructions', positiveInt('--max-insns'))
     .option('--ram <MiB>', 'RAM size in MiB', positiveInt('--ram'), 128)
-    .action((opts: RunOptions) => {
-      code = runCommand(opts);
+    .action(async (opts: RunOptions) => {
+      code = await runCommand(opts);
     });
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE;
     if (e instanceof CliError) {
@@ -130,4 +255,4 @@ export function main(argv: string[]): number {
   return code;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

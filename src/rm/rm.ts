@@ -11,6 +11,9 @@
 import { RmBootError, readBootInfo, type RmBootInfo } from './boot.js';
 import { Hyp, RmHypError } from './hyp.js';
 import { RpcLink } from './link.js';
+import { readFdt, writeFdt } from '../machine/fdt/index.js';
+import { FdtError } from '../machine/fdt/error.js';
+import { addPrimaryHypervisor, DtError } from './dt/hypervisor-node.js';
 import { consoleControl, consoleWrite, type ConsoleHost, type ConsoleState } from './console.js';
 import { IrqLending } from './irq-lending.js';
 import { VmLifecycle } from './vm-lifecycle.js';
@@ -65,6 +68,13 @@ const ALL_ONES = 0xffff_ffff_ffff_ffffn;
  * RM's choice is not in the spec; Linux takes the link's interrupts as edges too (§1.1).
  */
 const LINK_TX_EDGE = true;
+
+/** Where the RM maps the HLOS memory into its own space while it patches the primary's DT. */
+const PRIMARY_DT_WINDOW = 0x2_0000_0000n;
+const FDT_MAGIC = 0xd00d_feed;
+const FDT_HEADER_SIZE = 40;
+/** addrspace_map attributes for RAM the RM reads and writes: RW, normal memory. */
+const MAP_RW_NORMAL = 6n | (6n << 4n) | (15n << 16n);
 
 /** The vGIC frames at QEMU virt's addresses (hypervisor-abi §9.1): GICD, then a GICR per vCPU. */
 const GICD_BASE = 0x0800_0000n;
@@ -147,6 +157,11 @@ export class ResourceManager {
   apiInfo = 0n;
   /** Why the RM stopped, if it did (a start failure: the message a log would carry). */
   failure: string | null = null;
+  /**
+   * What became of the primary's device tree at boot (§4.2): 'patched' (the /hypervisor overlay
+   * added in place), or why it was left alone.
+   */
+  primaryDt = 'not yet';
   /** VMs whose objects the RM built, by VMID. */
   readonly vms = new Map<number, RmVm>();
   /** Every VM the RM tracks (states, owners, peers). */
@@ -374,6 +389,7 @@ export class ResourceManager {
       vcpus.push(t);
     }
     attachVgic(hyp, addrspace, vic, nv);
+    this.primaryDt = this.patchPrimaryDt(hyp, info, me, { txCap: link.client.txCap, rxCap: link.client.rxCap });
     this.vms.set(PRIMARY_VMID, {
       vmid: PRIMARY_VMID,
       cspace,
@@ -473,6 +489,49 @@ export class ResourceManager {
     };
     this.vms.set(vmid, vm);
     return vm;
+  }
+
+  /**
+   * Add the `/hypervisor` overlay (§4.2) to the device tree the platform left for the primary at
+   * hlos_dt_base, in place: the RM maps the HLOS memory into its own space for the moment. The tree
+   * may grow up to the HLOS entry. [infer] With no valid tree there, or one that already has
+   * /hypervisor or cannot grow, the RM boots the primary anyway and leaves the memory as it was
+   * (the real RM's behaviour is not in the spec); the reason is kept in `primaryDt`.
+   */
+  private patchPrimaryDt(hyp: Hyp, info: RmBootInfo, hlos: bigint, caps: { txCap: bigint; rxCap: bigint }): string {
+    const { base, size, dtBase, entry } = info.hlos;
+    if (dtBase < base || dtBase >= base + size) return 'hlos_dt_base is outside the HLOS memory';
+    const room = Number((entry > dtBase && entry <= base + size ? entry : base + size) - dtBase);
+    const mem = this.vcpu!.memory!;
+    const as = info.caps.addrspace;
+    const at = PRIMARY_DT_WINDOW + (dtBase - base);
+    if (hyp.call('addrspace_map', as, hlos, PRIMARY_DT_WINDOW, MAP_RW_NORMAL, 0n, 0n, 0n).e !== 0) {
+      return 'the RM cannot map the HLOS memory';
+    }
+    try {
+      const head = mem.read(at, FDT_HEADER_SIZE);
+      if (typeof head === 'number') return `cannot read the device tree (error ${head})`;
+      const dv = new DataView(head.buffer, head.byteOffset);
+      if (dv.getUint32(0, false) !== FDT_MAGIC) return 'no device tree at hlos_dt_base';
+      const total = dv.getUint32(4, false);
+      if (total > room) return 'the device tree runs past the HLOS entry';
+      const bytes = mem.read(at, total);
+      if (typeof bytes === 'number') return `cannot read the device tree (error ${bytes})`;
+      let out: Uint8Array;
+      try {
+        const fdt = readFdt(bytes);
+        addPrimaryHypervisor(fdt, { ...caps, txVirq: PRIMARY_LINK_TX_VIRQ, rxVirq: PRIMARY_LINK_RX_VIRQ });
+        out = writeFdt(fdt);
+      } catch (e) {
+        if (e instanceof FdtError || e instanceof DtError) return `the device tree: ${e.message}`;
+        throw e;
+      }
+      if (out.length > room) return 'the patched device tree would run past the HLOS entry';
+      const w = mem.write(at, out);
+      return w === 0 ? 'patched' : `cannot write the device tree (error ${w})`;
+    } finally {
+      hyp.call('addrspace_unmap', as, hlos, PRIMARY_DT_WINDOW, 0n, 0n, 0n);
+    }
   }
 
   /** Answer one message from `vm` (§1.5: every request gets exactly one reply). */

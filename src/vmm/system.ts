@@ -1,0 +1,103 @@
+// The whole system as Gunyah runs on its QEMU platform (issue 5; DESIGN.md §3): the hypervisor
+// boots the root VM, whose vCPU runs the resource manager; the RM builds the primary VM (the HLOS,
+// VMID 3) over the HLOS memory with the UART passed through, patches the device tree the platform
+// left for it, and powers it on at the HLOS entry. This module plays the platform's part — the
+// boot loader that places the primary's image and device tree in memory, and the physical PL011 —
+// and runs the lot deterministically on virtual time.
+
+import { Hypervisor } from '../hyp/hypervisor.js';
+import { HypSystem, type NativeProgram, type SystemStop } from '../hyp/system.js';
+import { HLOS_DT_BASE, HLOS_ENTRY, HLOS_VM_BASE, HLOS_VM_SIZE } from '../hyp/boot/rootvm.js';
+import { Pl011 } from '../machine/pl011.js';
+import { ResourceManager } from '../rm/rm.js';
+import type { Segment } from './loader/elf.js';
+import { PLATFORM } from './dt/platform.js';
+
+const MiB = 1024 * 1024;
+/** Physical RAM from 0x4000_0000: the HLOS GiB, then the RM's region and what the RM lends. */
+const RAM_BASE = 0x4000_0000;
+const RAM_SIZE = 2048 * MiB;
+
+/** The primary VM's memory map (RM spec §4.2, hypervisor-abi §11.3). */
+export const HLOS = {
+  base: BigInt(HLOS_VM_BASE),
+  size: BigInt(HLOS_VM_SIZE),
+  entry: BigInt(HLOS_ENTRY),
+  dtBase: BigInt(HLOS_DT_BASE),
+} as const;
+
+/** A problem with what the user asked to boot (the CLI's exit code 2). */
+export class SystemConfigError extends Error {}
+
+export interface SystemOptions {
+  /** Physical CPUs (default 1). */
+  cpus?: number;
+  /** Every byte the PL011 transmits. */
+  onConsole: (byte: number) => void;
+  /**
+   * The primary VM: its image as segments at physical addresses (inside the HLOS memory), and the
+   * device tree the platform leaves at hlos_dt_base for the RM to patch. With `program`, a native
+   * program (the built-in host VMM, or a test's) runs the primary's vCPU instead of the image.
+   */
+  primary: { segments?: readonly Segment[]; dt?: Uint8Array; program?: NativeProgram };
+}
+
+export class GunyahSystem {
+  readonly hv: Hypervisor;
+  readonly sys: HypSystem;
+  readonly rm: ResourceManager;
+  readonly uart: Pl011;
+
+  constructor(o: SystemOptions) {
+    this.hv = new Hypervisor({ memory: { base: RAM_BASE, size: RAM_SIZE } });
+    const root = this.hv.createRootVm();
+    this.sys = new HypSystem(this.hv, o.cpus ?? 1);
+    this.uart = new Pl011(o.onConsole, (level) => this.hv.platformIrq(PLATFORM.uart.spi, level));
+    this.sys.mapDevice(Number(PLATFORM.uart.base), Number(PLATFORM.uart.size), this.uart);
+    this.rm = new ResourceManager({ primaryVcpus: o.cpus ?? 1 });
+    this.sys.addNative(root.thread, this.rm);
+    const p = o.primary;
+    const dt = p.dt ?? new Uint8Array(0);
+    const dtRoom = HLOS.entry - HLOS.dtBase;
+    if (BigInt(dt.length) > dtRoom) {
+      throw new SystemConfigError(
+        `the device tree (${dt.length} bytes) does not fit below the entry (${dtRoom} bytes)`,
+      );
+    }
+    for (const s of p.segments ?? []) {
+      const end = BigInt(s.paddr) + BigInt(s.memsz);
+      if (BigInt(s.paddr) < HLOS.base || end > HLOS.base + HLOS.size) {
+        throw new SystemConfigError(
+          `a segment at 0x${s.paddr.toString(16)}–0x${end.toString(16)} is outside the primary's memory ` +
+            `(0x${HLOS.base.toString(16)}–0x${(HLOS.base + HLOS.size).toString(16)})`,
+        );
+      }
+      if (BigInt(s.paddr) < HLOS.dtBase + BigInt(dt.length) && end > HLOS.dtBase) {
+        throw new SystemConfigError(
+          `a segment at 0x${s.paddr.toString(16)} overlaps the device tree at 0x${HLOS.dtBase.toString(16)}`,
+        );
+      }
+      const bytes = new Uint8Array(s.memsz);
+      bytes.set(s.data);
+      this.hv.mem.phys.preload(s.paddr, bytes);
+    }
+    if (dt.length > 0) this.hv.mem.phys.preload(Number(HLOS.dtBase), dt);
+    // The first vCPU the RM powers on is the primary's; the VMs it creates later run their code.
+    let first = p.program !== undefined;
+    this.sys.spawn = () => {
+      if (!first) return 'emulate';
+      first = false;
+      return p.program!;
+    };
+  }
+
+  /** Run until virtual time `untilNs` (absolute), the platform powers off or resets, or all idle. */
+  run(untilNs: number): SystemStop {
+    return this.sys.run(untilNs);
+  }
+
+  /** Virtual time reached (the slowest CPU's clock). */
+  get nowNs(): number {
+    return this.hv.now();
+  }
+}
