@@ -631,6 +631,38 @@ export class MemParcels {
     return RmError.OK;
   }
 
+  /**
+   * The RM accepts parcel `handle` on VM `vmid`'s behalf (RM spec §2.8: MEM_NOTIFY(SHARED) to a
+   * READY VM whose shm vdevice has the parcel's label and a fixed base; §2.2: VM_START's
+   * label-matched vdevice parcels), as a MEM_ACCEPT with MAP_CONTIGUOUS and DONE would: the whole
+   * parcel contiguously at `ipa` (NORESOURCE unless free), or where the VM's IPA allocator puts it
+   * when `ipa` is null, with the VM's ACL rights and attribute. Unlike the image parcel it is not
+   * locked: the VM may release it. Returns an RM error; on failure nothing has changed.
+   */
+  acceptFor(vmid: number, handle: number, ipa: bigint | null): number {
+    const mp = this.parcels.get(handle >>> 0);
+    if (mp === undefined) return RmError.HANDLE_INVALID;
+    const vm = this.host.vms.get(vmid);
+    const info = mp.vms.find((v) => v.vmid === vmid);
+    if (vm === undefined || info === undefined) return RmError.VMID_INVALID;
+    if (vmid === mp.owner || info.mapped || info.ipas.length > 0 || mp.building) return RmError.DENIED;
+    // Contiguous placement is for NORMAL memory only (§2.8 MAP_CONTIGUOUS).
+    if (mp.memType !== MemType.NORMAL) return RmError.ARGUMENT_INVALID;
+    if (ipa !== null && !addrValid(ipa)) return RmError.ARGUMENT_INVALID;
+    const total = mp.regions.reduce((s, r) => s + r.size, 0n);
+    const at = this.allocIpa(this.usedIpas(vmid), ipa, total);
+    if (at === null) return RmError.NORESOURCE;
+    const e = this.mapAll(mp, vm, info, [at], true);
+    if (e !== RmError.OK) return e;
+    info.ipas = [at];
+    info.contiguous = true;
+    this.completeAccept(mp, vm, info);
+    // The VM holds it now (a donation is over, but its owner is still told it was accepted).
+    info.shared = true;
+    mp.shareCount++;
+    return RmError.OK;
+  }
+
   private mapAll(mp: Parcel, vm: RmVm, info: ParcelVm, ipas: readonly bigint[], contiguous: boolean): number {
     const rights = BigInt(info.rights);
     const memtype =

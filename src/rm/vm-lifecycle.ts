@@ -8,12 +8,13 @@
 
 import { readFdt, writeFdt } from '../machine/fdt/index.js';
 import { FdtError } from '../machine/fdt/error.js';
-import { encodeCells, encodeU64 } from '../machine/fdt/props.js';
+import type { Fdt } from '../machine/fdt/tree.js';
+import { encodeCells, encodeReg, encodeU32, encodeU64, type RegEntry } from '../machine/fdt/props.js';
 import { addSecondaryHypervisor, DtError } from './dt/hypervisor-node.js';
 import { ConfigError, parseVmConfig, type VmConfig } from './dt/vm-config.js';
 import { RmBootError } from './boot.js';
 import { RmHypError, type Hyp } from './hyp.js';
-import type { MemParcels } from './memparcel.js';
+import type { AutoAccept, MemParcels, Parcel, ParcelVm } from './memparcel.js';
 import {
   AuthType,
   configImageAuthValid,
@@ -30,7 +31,7 @@ import type { RmVcpu } from './port.js';
 import { MsgId, RmError } from './rpc/index.js';
 import { VMID_HLOS, VmState, type Reply, type VmTable } from './vm-mgmt.js';
 import type { RmVm } from './rm.js';
-import { buildVdevices, destroyVdevices, type BuiltVdev } from './vdevices.js';
+import { buildVdevices, destroyVdevices, type BuiltVdev, type VdevFillContext } from './vdevices.js';
 import { NumberPool } from './pool.js';
 
 /** VM_SET_BOOT_CONTEXT register sets (§2.6) = vcpu_register_write's (hypervisor-abi §8.4). */
@@ -108,6 +109,18 @@ export class VmLifecycle {
   private readonly resetting: number[] = [];
 
   constructor(private readonly host: LifecycleHost) {}
+
+  /**
+   * MEM_NOTIFY(SHARED) to a READY VM (§2.8, §6.3 step 2): the RM accepts on the VM's behalf when
+   * the parcel's label is that of one of the VM's shm / shm-doorbell vdevices with a fixed `base`
+   * — at that base. The image parcel is never taken this way (VM_START places it).
+   */
+  private readonly autoAcceptShm: AutoAccept = (vmid, mp) => {
+    if (mp.handle === this.images.get(vmid)?.parcel) return 'no-match';
+    const shm = (this.vdevs.get(vmid) ?? []).find((b) => b.shm?.base !== undefined && b.shm.label === mp.label)?.shm;
+    if (shm?.base === undefined) return 'no-match';
+    return this.host.parcels.acceptFor(vmid, mp.handle, shm.base) === RmError.OK ? 'accepted' : 'failed';
+  };
 
   private get hyp(): Hyp {
     return this.host.hyp!;
@@ -255,6 +268,8 @@ export class VmLifecycle {
       cfg.vdevices.filter((d) => d.type !== 'rm-rpc'),
       built,
     );
+    // From READY on, parcels offered to the VM may match its shm vdevices.
+    this.host.parcels.autoAccept = this.autoAcceptShm;
     this.host.table.setState(rec, VmState.READY);
     return ok();
   }
@@ -332,6 +347,7 @@ export class VmLifecycle {
     if (this.host.parcels.acceptImage(vmid, img.parcel, img.baseIpa) !== RmError.OK) {
       return this.fail(vmid, RmError.NORESOURCE);
     }
+    if (!this.acceptShmParcels(vmid, img)) return this.fail(vmid, RmError.NORESOURCE);
     try {
       this.withParcel(img.parcel, (base) => this.overlay(vmid, vm, img, base));
     } catch (e) {
@@ -360,6 +376,86 @@ export class VmLifecycle {
     return ok();
   }
 
+  /**
+   * VM_START's acceptance of vdevice parcels (§2.2): an shm / shm-doorbell vdevice whose parcel the
+   * VM does not hold yet — the first live one naming the VM with the vdevice's label, in creation
+   * order — gets it accepted at the vdevice's fixed base, or [infer] where the VM's IPA allocator
+   * puts it (allocate-base, or no base given). No owner notification ([infer]: as for the image
+   * parcel). False when an accept fails (VM_START then answers NORESOURCE). A vdevice with no
+   * parcel at all is the overlay's concern (optional, or an error).
+   */
+  private acceptShmParcels(vmid: number, img: VmImageConfig): boolean {
+    for (const b of this.vdevs.get(vmid) ?? []) {
+      const shm = b.shm;
+      if (shm === undefined) continue;
+      const mine = (mp: Readonly<Parcel>): ParcelVm | undefined => mp.vms.find((v) => v.vmid === vmid);
+      const named = this.host.parcels
+        .all()
+        .filter((mp) => mp.handle !== img.parcel && mp.label === shm.label && mp.owner !== vmid && mine(mp));
+      if (named.some((mp) => mine(mp)!.mapped)) continue;
+      const mp = named.find((p) => !p.building && !mine(p)!.shared);
+      if (mp === undefined) continue;
+      if (this.host.parcels.acceptFor(vmid, mp.handle, shm.base ?? null) !== RmError.OK) return false;
+    }
+    return true;
+  }
+
+  /**
+   * `/reserved-memory` (§4.1), created with the root's cell sizes and an empty `ranges` if missing.
+   * Every parcel the VM holds except the image parcel gets a node there: an existing child that
+   * names it — by `qcom,label`, else by its exact address — is patched with `qcom,rm-mem-handle` and
+   * a phandle; the others get new `buffer@<ipa>` nodes. Returns the phandle of each label's node
+   * (the first such parcel's), for the shm nodes' `memory-region`.
+   */
+  private reservedMemory(fdt: Fdt, vmid: number, img: VmImageConfig): Map<number, number> {
+    const held = this.host.parcels.all().flatMap((mp) => {
+      const info = mp.vms.find((v) => v.vmid === vmid);
+      if (info === undefined || !info.mapped || mp.handle === img.parcel) return [];
+      return [{ mp, ranges: heldRanges(mp, info) }];
+    });
+    if (fdt.lookup('/reserved-memory') === undefined) {
+      const n = fdt.ensureNode('/reserved-memory');
+      n.setCells('#address-cells', [fdt.addressCells('/')]);
+      n.setCells('#size-cells', [fdt.sizeCells('/')]);
+      n.setFlag('ranges');
+    }
+    const path = fdt.canonicalPath('/reserved-memory')!;
+    const byLabel = new Map<number, number>();
+    const done = new Set<number>();
+    const mark = (mp: Readonly<Parcel>, nodePath: string): void => {
+      fdt.node(nodePath).setProperty('qcom,rm-mem-handle', encodeU32(mp.handle));
+      const ph = fdt.phandle(nodePath);
+      if (!byLabel.has(mp.label)) byLabel.set(mp.label, ph);
+      done.add(mp.handle);
+    };
+    for (const [name, child] of [...fdt.node(path).children]) {
+      const childPath = `${path}/${name}`;
+      const label = child.getU32('qcom,label');
+      const at = child.hasProperty('reg') ? fdt.reg(childPath)?.[0]?.address : undefined;
+      const free = held.filter((h) => !done.has(h.mp.handle));
+      const hit =
+        (label !== undefined ? free.find((h) => h.mp.label === label) : undefined) ??
+        (at !== undefined ? free.find((h) => h.ranges[0]?.address === at) : undefined);
+      if (hit !== undefined) mark(hit.mp, childPath);
+    }
+    for (const { mp, ranges } of held) {
+      if (done.has(mp.handle) || ranges[0] === undefined) continue;
+      const nodePath = `${path}/buffer@${ranges[0].address.toString(16)}`;
+      const n = fdt.ensureNode(nodePath);
+      n.setProperty('reg', encodeReg(ranges, fdt.addressCells(path), fdt.sizeCells(path)));
+      n.setFlag('qcom,shared-memory');
+      n.setFlag('no-map');
+      // [infer] peers: the parcel's owner, then the other VMs of its ACL — everyone but this VM.
+      const peers = [mp.owner, ...mp.acl.map((a) => a.vmid)].filter((v, i, all) => v !== vmid && all.indexOf(v) === i);
+      n.setProperty('peers', encodeCells(peers));
+      mark(mp, nodePath);
+      n.setProperty('qcom,label', encodeU32(mp.label));
+      const shm = (this.vdevs.get(vmid) ?? []).find((b) => b.shm?.label === mp.label)?.shm;
+      if (shm !== undefined && shm.pushCompatible.length > 0) n.setStrings('compatible', shm.pushCompatible);
+    }
+    return byLabel;
+  }
+
   /** Apply the RM's overlay to the VM's DT (§4.1) and write it back in place (within dtSize). */
   private overlay(vmid: number, vm: RmVm, img: VmImageConfig, base: bigint): void {
     const fdt = this.readDt(img, base);
@@ -378,7 +474,10 @@ export class VmLifecycle {
         pushCompatible: rmRpc?.pushCompatible ?? [],
       },
     );
-    for (const b of this.vdevs.get(vmid) ?? []) b.node.fill(fdt);
+    // /reserved-memory before the vdevices: the shm nodes name its nodes' phandles.
+    const regions = this.reservedMemory(fdt, vmid, img);
+    const ctx: VdevFillContext = { memoryRegion: (label) => regions.get(label) };
+    for (const b of this.vdevs.get(vmid) ?? []) b.node.fill(fdt, ctx);
     // vCPU caps on the CPU nodes (§4.1), /memory = every range the VM has accepted.
     img.config?.cpus.forEach((path, i) => {
       const cap = vm.vcpus[i];
@@ -386,18 +485,17 @@ export class VmLifecycle {
     });
     const mem = fdt.ensureNode('/memory');
     mem.setString('device_type', 'memory');
-    const ranges = [...vm.memory].sort((a, b) => (a.ipa < b.ipa ? -1 : 1));
-    const ac = fdt.addressCells('/');
-    const sc = fdt.sizeCells('/');
-    const cells: number[] = [];
-    const push = (v: bigint, n: number) => {
-      for (let k = n - 1; k >= 0; k--) cells.push(Number((v >> BigInt(32 * k)) & 0xffff_ffffn));
-    };
-    for (const r of ranges) {
-      push(r.ipa, ac);
-      push(r.size, sc);
+    // Every parcel the VM has accepted, shared buffers included, sorted, touching ranges merged.
+    const ranges = mergeRanges(vm.memory.map((m) => ({ address: m.ipa, size: m.size })));
+    mem.setProperty('reg', encodeReg(ranges, fdt.addressCells('/'), fdt.sizeCells('/')));
+    // §4.1: /vsoc, a simple-bus for the VM's virtual SoC devices, if the VM's DT has none.
+    if (fdt.lookup('/vsoc') === undefined) {
+      const vsoc = fdt.ensureNode('/vsoc');
+      vsoc.setStrings('compatible', ['simple-bus']);
+      vsoc.setCells('#address-cells', [2]);
+      vsoc.setCells('#size-cells', [2]);
+      vsoc.setFlag('ranges');
     }
-    mem.setProperty('reg', encodeCells(cells));
     // [infer] kaslr-seed is 0: the model is deterministic (the RM uses a random seed).
     fdt.ensureNode('/chosen').setProperty('kaslr-seed', encodeU64(0n));
     const out = writeFdt(fdt);
@@ -523,4 +621,27 @@ export class VmLifecycle {
       if (rec !== undefined) this.host.table.setState(rec, VmState.RESET);
     }
   }
+}
+
+/** Sorted by address, touching or overlapping ranges merged into one. */
+function mergeRanges(list: readonly RegEntry[]): RegEntry[] {
+  const out: RegEntry[] = [];
+  for (const r of [...list].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.address <= last.address + last.size) {
+      const end = r.address + r.size;
+      if (end > last.address + last.size) last.size = end - last.address;
+    } else {
+      out.push({ ...r });
+    }
+  }
+  return out;
+}
+
+/** Where an accepter has a parcel: one range when placed contiguously, else one per region. */
+function heldRanges(mp: Readonly<Parcel>, info: ParcelVm): RegEntry[] {
+  if (info.contiguous) {
+    return [{ address: info.ipas[0] ?? 0n, size: mp.regions.reduce((s, r) => s + r.size, 0n) }];
+  }
+  return mergeRanges(mp.regions.map((r, i) => ({ address: info.ipas[i] ?? 0n, size: r.size })));
 }

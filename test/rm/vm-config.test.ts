@@ -131,3 +131,51 @@ test('RM §4.3: malformed configs are ConfigErrors naming the property, with the
     /base-address: expected one or two cells/,
   );
 });
+
+test('RM §4.3: shm / shm-doorbell / message-queue props — base, allocate-base, optional, dma_base, peer-default, is-sender / is-receiver; an shm without generate sits under the vdevices path by its name; a message-queue needs exactly one direction', () => {
+  const f = new Fdt();
+  f.addNode('/gunyah-vm-config');
+  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
+  const shm = f.addNode('/gunyah-vm-config/vdevices/ring');
+  shm.setString('vdevice-type', 'shm');
+  shm.setCells('label', [5]);
+  shm.setCells('base', [0, 0xa000_0000]);
+  shm.setCells('dma_base', [1, 0]);
+  shm.setFlag('peer-default');
+  shm.setFlag('optional');
+  const db = f.addNode('/gunyah-vm-config/vdevices/bells');
+  db.setString('vdevice-type', 'shm-doorbell');
+  db.setString('generate', '/soc/bells');
+  db.setFlag('allocate-base');
+  const mq = f.addNode('/gunyah-vm-config/vdevices/up');
+  mq.setString('vdevice-type', 'message-queue');
+  mq.setFlag('is-sender');
+  const [r, b, m] = parseVmConfig(f).vdevices;
+  assert.deepEqual(
+    [r!.generate, r!.label, r!.base, r!.dmaBase, r!.optional, r!.allocateBase, r!.peer],
+    ['/hypervisor/ring', 5, 0xa000_0000n, 0x1_0000_0000n, true, false, 'default'],
+  );
+  assert.deepEqual([b!.generate, b!.base, b!.allocateBase, b!.optional], ['/soc/bells', undefined, true, false]);
+  assert.deepEqual([m!.isSender, m!.isReceiver], [true, false]);
+  for (const flags of [[], ['is-sender', 'is-receiver']]) {
+    const g = new Fdt();
+    g.addNode('/gunyah-vm-config');
+    const q = g.ensureNode('/gunyah-vm-config/vdevices/q');
+    q.setString('vdevice-type', 'message-queue');
+    for (const x of flags) q.setFlag(x);
+    assert.throws(
+      () => parseVmConfig(g),
+      (e: unknown) =>
+        e instanceof ConfigError && e.rmError === RmError.ARGUMENT_INVALID && /exactly one/.test(e.message),
+    );
+  }
+  const h = new Fdt();
+  h.addNode('/gunyah-vm-config');
+  const s = h.ensureNode('/gunyah-vm-config/vdevices/s');
+  s.setString('vdevice-type', 'shm');
+  s.setCells('base', [0xa000_0800]);
+  assert.throws(
+    () => parseVmConfig(h),
+    (e: unknown) => e instanceof ConfigError && /base 0xa0000800 is not 4 KiB aligned/.test(e.message),
+  );
+});

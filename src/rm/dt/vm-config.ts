@@ -46,6 +46,17 @@ export interface VdeviceConfig {
   queueDepth?: number;
   /** GIC specifiers given for the device, as cells. */
   interrupts?: number[];
+  /** shm / shm-doorbell / iomem: the fixed IPA of the device's memory (`base`). */
+  base?: bigint;
+  /** shm / shm-doorbell / iomem: the RM chooses the IPA (`allocate-base`). */
+  allocateBase: boolean;
+  /** shm / shm-doorbell: the device works without its memory (`optional`). */
+  optional: boolean;
+  /** shm / shm-doorbell / virtio-mmio: the guest's DMA base (`dma_base`), exported only if given. */
+  dmaBase?: bigint;
+  /** message-queue (one direction): the VM sends (`is-sender`) or receives (`is-receiver`). */
+  isSender: boolean;
+  isReceiver: boolean;
 }
 
 export interface VmConfig {
@@ -152,12 +163,29 @@ export function parseVmConfig(fdt: Fdt): VmConfig {
     const size = number(n, p, 'message-size');
     const depth = number(n, p, 'queue-depth');
     const ints = prop(n, p, 'interrupts', (x) => x.getCells('interrupts'));
-    const generate = str(n, p, 'generate') ?? defaultGenerate;
+    // shm / shm-doorbell nodes sit at their generate path as is (§4.1, no unit address), so the
+    // vdevices-wide default cannot be used bare: [infer] without a generate of its own the node goes
+    // under the default path, named after the config node (`/hypervisor/<name>`).
+    const isShm = type === 'shm' || type === 'shm-doorbell';
+    const generate = str(n, p, 'generate') ?? (isShm ? `${defaultGenerate ?? '/hypervisor'}/${name}` : defaultGenerate);
     // `peer-default` is a flag (the VM's default peer, its owner) or names the peer.
     const peerDefault = n.getProperty('peer-default');
     const peer =
       str(n, p, 'peer') ??
       (peerDefault === undefined ? undefined : peerDefault.length === 0 ? 'default' : str(n, p, 'peer-default'));
+    const base = number(n, p, 'base');
+    const dmaBase = number(n, p, 'dma_base');
+    const isSender = n.hasProperty('is-sender');
+    const isReceiver = n.hasProperty('is-receiver');
+    // [infer] A one-way message-queue says which end the VM is: exactly one of is-sender and
+    // is-receiver (neither or both is a config error, ARGUMENT_INVALID at VM_INIT).
+    if (type === 'message-queue' && isSender === isReceiver) {
+      throw new ConfigError(`${p}: a message-queue needs exactly one of is-sender and is-receiver`);
+    }
+    // [infer] A fixed shm/iomem base is a page address (the RM maps the parcel there, §2.8).
+    if (base !== undefined && base % 0x1000n !== 0n) {
+      throw new ConfigError(`${p}: base 0x${base.toString(16)} is not 4 KiB aligned`);
+    }
     vdevices.push({
       name,
       type,
@@ -169,6 +197,12 @@ export function parseVmConfig(fdt: Fdt): VmConfig {
       ...(size !== undefined ? { messageSize: Number(size) } : {}),
       ...(depth !== undefined ? { queueDepth: Number(depth) } : {}),
       ...(ints !== undefined ? { interrupts: ints } : {}),
+      ...(base !== undefined ? { base } : {}),
+      allocateBase: n.hasProperty('allocate-base'),
+      optional: n.hasProperty('optional'),
+      ...(dmaBase !== undefined ? { dmaBase } : {}),
+      isSender,
+      isReceiver,
     });
   }
 
