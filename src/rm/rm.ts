@@ -292,6 +292,10 @@ export class ResourceManager {
     return this.rmVirq(this.vcpu!, true);
   }
 
+  panic(reason: string): void {
+    this.failure ??= `resource manager abort: ${reason}`;
+  }
+
   crashMessage(vmid: number): Uint8Array {
     return vmMisc(this).crashMessage(vmid);
   }

@@ -80,6 +80,8 @@ export interface LifecycleHost {
   allocRmVirq(): number;
   /** Give back a VIRQ from allocRmVirq. */
   freeRmVirq(n: number): void;
+  /** The RM gives up: a `crash-fatal` VM exited (§3). The whole system stops. */
+  panic(reason: string): void;
   /** The crash message VM `vmid` stored with VM_SET_CRASH_MSG (empty if none). */
   crashMessage(vmid: number): Uint8Array;
   /** The boot vCPU registers the owner set with VM_SET_BOOT_CONTEXT, in the order first set. */
@@ -105,6 +107,8 @@ export class VmLifecycle {
   readonly vdevs = new Map<number, BuiltVdev[]>();
   /** Next VIRQ to hand out in a VM's own VIC for its vdevices (SPIs from 32; 94/95 are its link). */
   private readonly guestVirqNext = new Map<number, number>();
+  /** VMs whose config says `no-shutdown` (or `crash-fatal`) and that have not left by VM_EXIT (§3). */
+  private readonly noShutdown = new Set<number>();
   /** VMs being torn down after VM_RESET's reply. */
   private readonly resetting: number[] = [];
 
@@ -268,6 +272,7 @@ export class VmLifecycle {
       cfg.vdevices.filter((d) => d.type !== 'rm-rpc'),
       built,
     );
+    if (cfg.attrs.has('no-shutdown')) this.noShutdown.add(vmid);
     // From READY on, parcels offered to the VM may match its shm vdevices.
     this.host.parcels.autoAccept = this.autoAcceptShm;
     this.host.table.setState(rec, VmState.READY);
@@ -509,6 +514,11 @@ export class VmLifecycle {
   private exited(vmid: number, exitType: number, reason: Uint8Array): void {
     const rec = this.host.table.vms.get(vmid);
     if (rec === undefined || rec.state === VmState.EXITED) return; // later exits are ignored
+    if (this.attrs(vmid)?.has('crash-fatal')) {
+      // §3: any exit of a crash-fatal VM (VM_EXIT and owner STOP are refused) takes the system down.
+      this.host.panic(`crash-fatal VM ${vmid} exited (exit type ${exitType})`);
+      return;
+    }
     if (!this.host.table.setState(rec, VmState.EXITED)) return;
     this.host.notify(
       rec.owner,
@@ -554,6 +564,8 @@ export class VmLifecycle {
     const rec = this.host.table.vms.get(d.value.vmid);
     if (rec === undefined || rec.owner !== caller) return err(RmError.VMID_INVALID);
     if (rec.state !== VmState.RUNNING && rec.state !== VmState.PAUSED) return err(RmError.VM_STATE);
+    // §2.2: a VM that cannot go to EXITED (no-shutdown, implied by crash-fatal) → VM_STATE.
+    if (this.noShutdown.has(rec.vmid)) return err(RmError.VM_STATE);
     if ((d.value.flags & VM_STOP_FLAG_FORCE) === 0) {
       const payload = new Uint8Array(4);
       new DataView(payload.buffer).setUint32(0, d.value.stopReason, true);
@@ -572,6 +584,10 @@ export class VmLifecycle {
     const rec = this.host.table.vms.get(caller);
     if (rec === undefined || (rec.state !== VmState.RUNNING && rec.state !== VmState.PAUSED))
       return err(RmError.VM_STATE);
+    // §2.2: crash-fatal VMs may not leave this way. [infer] checked after the state.
+    if (this.attrs(caller)?.has('crash-fatal')) return err(RmError.ARGUMENT_INVALID);
+    // §3: leaving by VM_EXIT clears no-shutdown.
+    this.noShutdown.delete(caller);
     for (const t of this.host.vms.get(caller)?.vcpus ?? []) this.hyp.call('vcpu_kill', t, 0n);
     this.exited(
       caller,
@@ -589,11 +605,18 @@ export class VmLifecycle {
   reset(caller: number, vmid: number): Reply {
     const rec = this.host.table.vms.get(vmid);
     if (rec === undefined || rec.owner !== caller) return err(RmError.VMID_INVALID);
+    // §2.2: not a no-reset VM (crash-fatal implies it) → DENIED, before the state check.
+    if (this.attrs(vmid)?.has('no-reset')) return err(RmError.DENIED);
     const s = rec.state;
     if (s !== VmState.EXITED && s !== VmState.READY && s !== VmState.INIT_FAILED) return err(RmError.VM_STATE);
     this.host.table.setState(rec, VmState.RESETTING);
     this.resetting.push(vmid);
     return ok();
+  }
+
+  /** The vm-attrs of VM `vmid`'s config, once VM_INIT has read it. */
+  private attrs(vmid: number): ReadonlySet<string> | undefined {
+    return this.images.get(vmid)?.config?.attrs;
   }
 
   /** Work that follows the replies of this step: VM teardowns. */
@@ -605,6 +628,7 @@ export class VmLifecycle {
       destroyVdevices(this.hyp, this.host.rootCaps.cspace, ownerVm?.cspace ?? null, this.vdevs.get(vmid) ?? []);
       this.vdevs.delete(vmid);
       this.guestVirqNext.delete(vmid);
+      this.noShutdown.delete(vmid);
       this.host.destroyVm(vmid);
       // The objects are gone and their VIRQ bindings with them: the numbers are free again.
       for (const [virq, v] of [...this.haltVirqs]) {

@@ -7,8 +7,7 @@
 // Coverage table. Files: LE lifecycle-errors, MP memparcel, IRQ irq-lending, CON console, MISC
 // misc-msgs, VMM vm-mgmt, LNK link, CLI client, EA this file. "size" = the table-driven test below
 // (short and long by one). Codes are §1.6's; "[model]" marks an answer the spec leaves to us, taken
-// from the choice written down in src/rm (tested as that choice). "BUG" = the RM answers otherwise
-// and the fix belongs to a file being edited elsewhere (see the note at the end of the table).
+// from the choice written down in src/rm (tested as that choice).
 //
 //  Request (§)                 Code               Cause                                      Tested in
 //  ───────────────────────────────────────────────────────────────────────────────────────────────────
@@ -28,10 +27,10 @@
 //  VM_STOP (§2.2, §3)          MSG_INVALID        length ≠ 8                                 LE EA size
 //                              VMID_INVALID       unknown or not the owner                   LE
 //                              VM_STATE           not RUNNING/PAUSED                         LE
-//                              VM_STATE           no-shutdown / crash-fatal VM               BUG (untested)
+//                              VM_STATE           no-shutdown / crash-fatal VM               lifecycle-errors (vm-attrs)
 //  VM_RESET (§2.2, §3)         MSG_INVALID        length ≠ 4                                 EA size
 //                              VMID_INVALID       unknown or not the owner                   LE
-//                              DENIED             no-reset (or crash-fatal) VM               BUG (untested)
+//                              DENIED             no-reset (or crash-fatal) VM               lifecycle-errors (vm-attrs)
 //                              VM_STATE           not EXITED/READY/INIT_FAILED               LE
 //  VM_CONFIG_IMAGE (§2.2)      DENIED             caller ≠ 3 (before the length)             LE
 //                              MSG_INVALID        length ≠ 40                                LE EA size
@@ -89,7 +88,7 @@
 //                              ARGUMENT_INVALID   range outside the parcel                   MISC
 //                              MEM_INVALID +u32 1 address tag ≠ the image parcel's           not tested (needs an IO image)
 //  VM_EXIT (§2.2)              MSG_INVALID        length ≠ 4 or exit_code ∉ {0,1,3,4}        LE EA size
-//                              ARGUMENT_INVALID   crash-fatal VM                             BUG (untested)
+//                              ARGUMENT_INVALID   crash-fatal VM                             lifecycle-errors (vm-attrs)
 //                              VM_STATE           caller not RUNNING/PAUSED                  EA
 //  VM_SET_BOOT_CONTEXT (§2.6)  MSG_INVALID        length ≠ 16 [model]                        MISC EA size
 //                              ARGUMENT_INVALID   register set/index [model]                 MISC
@@ -203,12 +202,10 @@
 // Totals: 186 rows (failure causes). 144 had a test in another file (the console OPEN-only rows
 // are extended here to CLOSE, FLUSH and WRITE); 35 are newly tested here (EA alone), among them
 // the size table over all 48 requests with a layout (each short and long by one, or long only for
-// the empty ones). 7 are not tested: 3 RM bugs in src/rm/vm-lifecycle.ts, where vm-attrs
-// no-shutdown, no-reset and crash-fatal are parsed but never enforced by VM_STOP, VM_RESET and
-// VM_EXIT (a READY no-reset VM resets OK; a RUNNING no-shutdown or crash-fatal VM stops with
-// FORCE, OK, EXITED), left out because that file is being edited elsewhere; and 4 causes a client
-// cannot reach in this model (one address tag for all RAM, RM exhaustion during VM_INIT, an
-// IO-typed image parcel, a locked parcel released by its holder).
+// the empty ones); the 3 vm-attrs rows (no-shutdown, no-reset, crash-fatal), which this audit
+// found unenforced, were fixed and are tested in lifecycle-errors.test.ts. 4 causes are not
+// tested: a client cannot reach them in this model (one address tag for all RAM, RM exhaustion
+// during VM_INIT, an IO-typed image parcel, a locked parcel released by its holder).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

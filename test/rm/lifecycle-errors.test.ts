@@ -114,6 +114,8 @@ interface DtOptions {
   hypervisor?: boolean;
   /** /gunyah-vm-config/memory base-address (§4.3). */
   baseAddress?: bigint;
+  /** /gunyah-vm-config vm-attrs (§3, §4.3). */
+  attrs?: string[];
 }
 
 /** The VM-config DT a VMM supplies (§4.3, §9.2): memory, a CPU, PSCI, the rm-rpc vdevice. */
@@ -134,6 +136,7 @@ function guestDt(o: DtOptions = {}): Uint8Array {
   const cfg = f.addNode('/gunyah-vm-config');
   cfg.setString('vm-type', 'aarch64-guest');
   cfg.setString('image-name', 'errors');
+  if (o.attrs) cfg.setStrings('vm-attrs', o.attrs);
   const base = o.baseAddress ?? GUEST_BASE;
   f.addNode('/gunyah-vm-config/memory').setCells('base-address', [Number(base >> 32n), Number(base & 0xffff_ffffn)]);
   f.addNode('/gunyah-vm-config/vcpus').setString('affinity', 'proxy');
@@ -250,7 +253,7 @@ type GuestBody = (v: RmVcpu) => Generator<Pause, void, void>;
  * A fresh system: hypervisor, RM, and `body` as the primary VM's VMM. Each secondary vCPU powered
  * on takes the next of `guests` as its native program ('emulate' or none left: real code).
  */
-function runSystem(guests: (GuestBody | 'emulate')[], body: VmmBody): void {
+function runSystem(guests: (GuestBody | 'emulate')[], body: VmmBody, rmAbort?: RegExp): void {
   const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
   const root = hv.createRootVm();
   const sys = new HypSystem(hv, 1);
@@ -280,6 +283,11 @@ function runSystem(guests: (GuestBody | 'emulate')[], body: VmmBody): void {
     });
   };
   assert.equal(sys.run(4_000_000_000), 'idle');
+  if (rmAbort) {
+    // The RM stopped on purpose: the VMM is left waiting for it.
+    assert.match(rm.failure ?? '(the RM did not stop)', rmAbort);
+    return;
+  }
   assert.equal(rm.failure, null);
   assert.ok(finished, `the VMM did not finish: it was stuck at "${at}"`);
 }
@@ -378,10 +386,10 @@ interface Started {
 }
 
 /** ALLOCATE, lend slot `k`, CONFIG_IMAGE, INIT, GET_HYP_RESOURCES, START. */
-function* startVm(m: Vmm, k: number, code: readonly number[]): Generator<'wait', Started, void> {
+function* startVm(m: Vmm, k: number, code: readonly number[], dt?: DtOptions): Generator<'wait', Started, void> {
   m.step(`start a VM with slot ${k}`);
   const vmid = must('allocate', yield* m.c.vmAllocate(0));
-  const handle = yield* lendImage(m, k, vmid, { code });
+  const handle = yield* lendImage(m, k, vmid, { code, dt: dt ? guestDt(dt) : undefined });
   must(
     'config image',
     yield* m.c.vmConfigImage({
@@ -1297,4 +1305,87 @@ test('RM §2.6/hypervisor-abi §8.4: VM_SET_BOOT_CONTEXT registers reach the boo
   const dv = new DataView(seen.buffer, seen.byteOffset);
   assert.equal(dv.getBigUint64(0, true), x0, 'X0 as set, not the DT address');
   assert.equal(dv.getBigUint64(8, true), x5, 'X5 as set');
+});
+
+// ================================================================== vm-attrs
+
+test("RM §2.2/§3: a no-reset VM refuses VM_RESET (DENIED, before the state check) and stays as it was; a no-shutdown VM refuses the owner's VM_STOP, FORCE or not (VM_STATE), until its own VM_EXIT, which succeeds", () => {
+  const guest: GuestBody = function* (v) {
+    const irq = v.irq!;
+    irq.init();
+    irq.enable(SECONDARY_LINK_TX_VIRQ);
+    irq.enable(SECONDARY_LINK_RX_VIRQ);
+    const t = new RmClientTransport(v, {
+      txCap: 0n,
+      rxCap: 1n,
+      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
+    });
+    // Wait until the owner has tried to stop it, then leave by VM_EXIT.
+    for (let i = 0; i < 50; i++) yield 'yield';
+    const o = yield* rmCall(irq, t, MSG.VM_EXIT, exitReq(0, 0));
+    assert.ok(o.ok && o.error === E.OK, 'a no-shutdown VM may leave by VM_EXIT');
+  };
+  runSystem([guest], function* (m) {
+    // no-reset: READY, then RESET refused.
+    const a = must('allocate', yield* m.c.vmAllocate(0));
+    const ha = yield* lendImage(m, 0, a, { dt: guestDt({ attrs: ['no-reset'] }) });
+    must(
+      'config',
+      yield* m.c.vmConfigImage({
+        vmid: a,
+        authType: 0,
+        memparcel: ha,
+        imageOffset: 0n,
+        imageSize: 0x1000n,
+        dtOffset: DT_OFFSET,
+        dtSize: DT_SIZE,
+      }),
+    );
+    must('init', yield* m.c.vmInit(a));
+    assert.equal(errOf(yield* call(m, MSG.VM_RESET, vmidReq(a))), E.DENIED, 'no-reset: VM_RESET is DENIED');
+    assert.equal(yield* stateOf(m, a), S.READY, 'and the VM is still READY');
+    // no-shutdown: running, STOP refused both ways, then the guest's VM_EXIT.
+    const b = yield* startVm(m, 1, G_SPIN, { attrs: ['no-shutdown'] });
+    assert.equal(errOf(yield* call(m, MSG.VM_STOP, stopReq(b.vmid, FORCE, 3))), E.VM_STATE, 'FORCE STOP');
+    assert.equal(errOf(yield* call(m, MSG.VM_STOP, stopReq(b.vmid, 0, 3))), E.VM_STATE, 'STOP');
+    assert.equal(yield* stateOf(m, b.vmid), S.RUNNING);
+    assert.equal(yield* runGuest(m, b.cap), RUN.POWERED_OFF);
+    yield* waitUntil(m, 'VM_EXITED', () => exitedOf(m, b.vmid).length > 0);
+    assert.equal(u16(exitedOf(m, b.vmid)[0]!, 2), 0, 'exit type 0 VM_EXIT');
+    yield* teardown(m, b.vmid, [b.handle]);
+  });
+});
+
+test('RM §2.2/§3: a crash-fatal VM refuses VM_EXIT (ARGUMENT_INVALID), VM_STOP (VM_STATE) and VM_RESET (DENIED) — and when it halts anyway (PSCI SYSTEM_OFF) the RM aborts the whole system', () => {
+  const guest: GuestBody = function* (v) {
+    const irq = v.irq!;
+    irq.init();
+    irq.enable(SECONDARY_LINK_TX_VIRQ);
+    irq.enable(SECONDARY_LINK_RX_VIRQ);
+    const t = new RmClientTransport(v, {
+      txCap: 0n,
+      rxCap: 1n,
+      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
+    });
+    const o = yield* rmCall(irq, t, MSG.VM_EXIT, exitReq(0, 0));
+    assert.ok(o.ok && o.error === E.ARGUMENT_INVALID, 'crash-fatal: VM_EXIT is ARGUMENT_INVALID');
+    for (let i = 0; i < 50; i++) yield 'yield';
+    (v as unknown as { hvcImm(imm: number, args: readonly bigint[]): bigint[] }).hvcImm(0, [0x8400_0008n]);
+  };
+  let checked = false;
+  runSystem(
+    [guest],
+    function* (m) {
+      const vm = yield* startVm(m, 0, G_SPIN, { attrs: ['crash-fatal'] });
+      assert.equal(errOf(yield* call(m, MSG.VM_STOP, stopReq(vm.vmid, FORCE, 3))), E.VM_STATE, 'STOP');
+      assert.equal(errOf(yield* call(m, MSG.VM_RESET, vmidReq(vm.vmid))), E.DENIED, 'RESET');
+      assert.equal(yield* stateOf(m, vm.vmid), S.RUNNING);
+      checked = true;
+      yield* runGuest(m, vm.cap);
+      // The RM is gone now: nothing more will answer.
+      yield* m.c.vmGetVmid();
+    },
+    /^resource manager abort: crash-fatal VM 128 exited/,
+  );
+  assert.ok(checked, 'the refusals were checked before the crash');
 });
