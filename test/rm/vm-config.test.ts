@@ -132,7 +132,7 @@ test('RM §4.3: malformed configs are ConfigErrors naming the property, with the
   );
 });
 
-test('RM §4.3: shm / shm-doorbell / message-queue props — base, allocate-base, optional, dma_base, peer-default, is-sender / is-receiver; an shm without generate sits under the vdevices path by its name; a message-queue needs exactly one direction', () => {
+test('RM §4.3: shm / shm-doorbell / message-queue props — base, allocate-base, optional, dma_base, peer-default, is-sender / is-receiver; a vdevice without generate sits under the vdevices path by its name; a message-queue needs exactly one direction', () => {
   const f = new Fdt();
   f.addNode('/gunyah-vm-config');
   f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
@@ -157,6 +157,9 @@ test('RM §4.3: shm / shm-doorbell / message-queue props — base, allocate-base
   );
   assert.deepEqual([b!.generate, b!.base, b!.allocateBase, b!.optional], ['/soc/bells', undefined, true, false]);
   assert.deepEqual([m!.isSender, m!.isReceiver], [true, false]);
+  // [infer] the same for every type: a message-queue without generate sits at /hypervisor/up (its
+  // node then gets @<cap>), not at "/hypervisor@<cap>" beside /hypervisor.
+  assert.equal(m!.generate, '/hypervisor/up');
   for (const flags of [[], ['is-sender', 'is-receiver']]) {
     const g = new Fdt();
     g.addNode('/gunyah-vm-config');

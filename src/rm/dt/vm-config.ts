@@ -163,11 +163,12 @@ export function parseVmConfig(fdt: Fdt): VmConfig {
     const size = number(n, p, 'message-size');
     const depth = number(n, p, 'queue-depth');
     const ints = prop(n, p, 'interrupts', (x) => x.getCells('interrupts'));
-    // shm / shm-doorbell nodes sit at their generate path as is (§4.1, no unit address), so the
-    // vdevices-wide default cannot be used bare: [infer] without a generate of its own the node goes
-    // under the default path, named after the config node (`/hypervisor/<name>`).
-    const isShm = type === 'shm' || type === 'shm-doorbell';
-    const generate = str(n, p, 'generate') ?? (isShm ? `${defaultGenerate ?? '/hypervisor'}/${name}` : defaultGenerate);
+    // The vdevices-wide `generate` is the parent path, not a node to use bare ("/hypervisor@<cap>"
+    // would be a sibling of /hypervisor, and shm nodes have no unit address at all): [infer] a
+    // vdevice without a generate of its own goes under it, named after its config node
+    // (`/hypervisor/<name>`). The rm-rpc link keeps its own default (dt/hypervisor-node.ts).
+    const generate =
+      str(n, p, 'generate') ?? (type === 'rm-rpc' ? defaultGenerate : `${defaultGenerate ?? '/hypervisor'}/${name}`);
     // `peer-default` is a flag (the VM's default peer, its owner) or names the peer.
     const peerDefault = n.getProperty('peer-default');
     const peer =
