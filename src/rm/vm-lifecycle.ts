@@ -501,8 +501,11 @@ export class VmLifecycle {
       vsoc.setCells('#size-cells', [2]);
       vsoc.setFlag('ranges');
     }
-    // [infer] kaslr-seed is 0: the model is deterministic (the RM uses a random seed).
-    fdt.ensureNode('/chosen').setProperty('kaslr-seed', encodeU64(0n));
+    // §4.1: a random kaslr-seed, from the hypervisor's entropy source (prng_get_entropy, 8 bytes;
+    // seeded, so runs repeat). [infer] When the call is refused (its rate limit), the seed is 0.
+    const r = this.hyp.call('prng_get_entropy', 8n, 0n);
+    const seed = r.e === 0 ? (r.x[2]! << 32n) | (r.x[1]! & 0xffff_ffffn) : 0n;
+    fdt.ensureNode('/chosen').setProperty('kaslr-seed', encodeU64(seed));
     const out = writeFdt(fdt);
     if (BigInt(out.length) > img.dtSize)
       throw new DtError(`the patched DT (${out.length} bytes) does not fit in ${img.dtSize}`);

@@ -201,6 +201,13 @@ test('RM §2.2/§3/§9.2: a VM through its whole lifecycle, with real guest code
   const dt = readFdt(patchedDt);
   assert.deepEqual(dt.lookup('/hypervisor/qcom,gunyah-vm')!.getCells('qcom,vmid'), [0x80]);
   assert.ok(dt.lookup('/hypervisor/qcom,resource-mgr@1'), 'the RM node at generate@rx cap');
+  // §4.1: /chosen kaslr-seed, 8 random bytes (from the hypervisor's seeded entropy source).
+  const seed = dt.lookup('/chosen')?.getProperty('kaslr-seed');
+  assert.equal(seed?.length, 8);
+  assert.ok(
+    seed!.some((b) => b !== 0),
+    'a seed, not zeros',
+  );
   // Everything the VM had is gone again.
   assert.equal(hv.liveOf('thread').length, liveBefore.thread);
   assert.equal(hv.liveOf('msgqueue').length, liveBefore.msgqueue);
