@@ -13,6 +13,8 @@ import { readFdt, writeFdt } from '../machine/fdt/index.js';
 import { LoadError, isElf, parseElf, type Segment } from '../vmm/loader/elf.js';
 import { platformDt } from '../vmm/dt/platform.js';
 import { GunyahSystem, HLOS, SystemConfigError } from '../vmm/system.js';
+import type { SystemStop } from '../hyp/system.js';
+import { TraceBuffer, traceChrome } from '../hyp/trace.js';
 
 const EXIT_GUEST_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -34,6 +36,7 @@ interface RunOptions {
   append?: string;
   cpus: number;
   maxSeconds?: number;
+  trace?: string;
   stats?: string;
   maxInsns?: number;
   ram: number;
@@ -124,21 +127,43 @@ async function runPrimary(opts: RunOptions): Promise<number> {
     );
   }
   const con = consoleOut();
+  const trace = opts.trace ? new TraceBuffer() : undefined;
   let system: GunyahSystem;
   try {
-    system = new GunyahSystem({ cpus: opts.cpus, onConsole: con.put, primary: { segments, dt } });
+    system = new GunyahSystem({ cpus: opts.cpus, onConsole: con.put, primary: { segments, dt }, trace });
   } catch (e) {
     if (e instanceof SystemConfigError) throw new CliError(`cannot boot ${file}: ${e.message}`, EXIT_USAGE);
     throw e;
   }
-  const onInput = (b: Buffer): void => system.uart.receive(b);
-  process.stdin.on('data', onInput);
+  const input = (b: Buffer): void => system.uart.receive(b);
+  return runLoop(system, opts, con, trace, input, (stop) => {
+    if (stop === 'platform-off') return 0;
+    if (stop === 'platform-reset') throw new CliError('the primary VM reset the platform', EXIT_GUEST_FAILED);
+    return null;
+  });
+}
+
+/**
+ * Run `system` in slices of virtual time, letting console input in between, until `decide` returns
+ * an exit code (or throws), the RM fails, everything is idle, or --max-seconds runs out; then write
+ * --trace and --stats.
+ */
+async function runLoop(
+  system: GunyahSystem,
+  opts: RunOptions,
+  con: { flush: () => void },
+  trace: TraceBuffer | undefined,
+  input: (b: Buffer) => void,
+  decide: (stop: SystemStop) => number | null,
+): Promise<number> {
+  process.stdin.on('data', input);
   const t0 = performance.now();
+  let stop: SystemStop = 'limit';
   try {
     for (let until = SLICE_NS; ; until += SLICE_NS) {
-      const stop = system.run(until);
-      if (stop === 'platform-off') return 0;
-      if (stop === 'platform-reset') throw new CliError('the primary VM reset the platform', EXIT_GUEST_FAILED);
+      stop = system.run(until);
+      const code = decide(stop);
+      if (code !== null) return code;
       if (system.rm.failure !== null) throw new CliError(system.rm.failure, EXIT_GUEST_FAILED);
       if (stop === 'idle') {
         throw new CliError('every vCPU is waiting and nothing can wake them (the system is idle)', EXIT_GUEST_FAILED);
@@ -146,14 +171,29 @@ async function runPrimary(opts: RunOptions): Promise<number> {
       if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds) {
         throw new CliError(`--max-seconds ${opts.maxSeconds} ran out`, EXIT_GUEST_FAILED);
       }
-      // Let console input in between slices.
       await new Promise<void>((r) => setImmediate(r));
     }
   } finally {
     con.flush();
-    process.stdin.off('data', onInput);
+    process.stdin.off('data', input);
     process.stdin.pause();
+    const seconds = (performance.now() - t0) / 1000;
+    if (trace && opts.trace) writeFileSync(opts.trace, traceChrome(trace.events));
+    if (opts.stats) writeFileSync(opts.stats, JSON.stringify(systemStats(system, seconds, stop), null, 2) + '\n');
   }
+}
+
+/** --stats of a system run: instructions, seconds, MIPS, virtual time, hypercalls by name. */
+function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop): Record<string, unknown> {
+  const instructions = system.sys.instructions;
+  return {
+    instructions,
+    seconds: Number(seconds.toFixed(6)),
+    mips: seconds > 0 ? Number((instructions / seconds / 1e6).toFixed(2)) : 0,
+    virtualNs: system.nowNs,
+    stop,
+    hypercalls: Object.fromEntries([...system.hypercallCounts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
 }
 
 async function runCommand(opts: RunOptions): Promise<number> {
@@ -234,9 +274,13 @@ export async function main(argv: string[]): Promise<number> {
       'with --primary: stop with an error after this much wall time',
       positiveInt('--max-seconds'),
     )
+    .option(
+      '--trace <file>',
+      'with --primary: write a Chrome trace-event JSON of the run (hypercalls, RPC, vIRQs, scheduling)',
+    )
     .option('--bare', 'plain board, no hypervisor: RAM at 0x40000000, PL011 at 0x09000000, PSCI firmware')
     .option('--kernel <file>', 'AArch64 ELF to load at its physical addresses and start at EL1')
-    .option('--stats <file>', 'write run statistics as JSON (instructions, seconds, mips)')
+    .option('--stats <file>', 'write run statistics as JSON (instructions, seconds, mips; hypercalls by name)')
     .option('--max-insns <n>', 'stop after this many guest instructions', positiveInt('--max-insns'))
     .option('--ram <MiB>', 'RAM size in MiB', positiveInt('--ram'), 128)
     .action(async (opts: RunOptions) => {

@@ -150,6 +150,8 @@ export class HypSystem implements ProxyRunner {
   private readonly vcpus = new Map<Thread, EmulatedVcpu>();
   private readonly natives = new Map<Thread, NativeRunner>();
   private readonly bus: PhysBus;
+  /** Guest instructions executed by emulated vCPUs so far (one per virtual ns they ran). */
+  instructions = 0;
   /** Physical devices on the bus (outside RAM). */
   private readonly devices: { base: number; size: number; dev: MmioDevice }[] = [];
   /** What each physical CPU ran last (for scheduling trace events). */
@@ -465,6 +467,7 @@ export class HypSystem implements ProxyRunner {
     if (cpu.icount < now) cpu.icount = now;
     const start = cpu.icount;
     const stop = cpu.run(start + Math.max(1, budget));
+    this.instructions += cpu.icount - start;
     if (stop === Stop.Halt) this.fault(v);
     if (stop === Stop.Wfi || v.waiting) {
       v.waiting = true;

@@ -26,6 +26,9 @@ import {
   MsgId,
   MsgType,
   NotificationSeq,
+  messageName,
+  msgTypeName,
+  rmErrorName,
   notification,
   replyTo,
   unimplementedReply,
@@ -115,6 +118,11 @@ export interface RmOptions {
   primary?: boolean;
   /** The primary VM's vCPUs (default 1; vCPU i is pinned to physical CPU i). */
   primaryVcpus?: number;
+  /**
+   * Told of every RPC message the RM takes or sends (for traces): the peer VM, the direction, and
+   * a one-line account (`VM_GET_VMID request seq 3`, `VM_GET_VMID reply seq 3 OK`, …).
+   */
+  onRpc?: (vmid: number, dir: 'in' | 'out', text: string) => void;
 }
 
 /** The hypervisor objects of a VM the RM built (caps in the root cspace), and its RPC link. */
@@ -541,8 +549,19 @@ export class ResourceManager {
   /** Answer one message from `vm` (§1.5: every request gets exactly one reply). */
   private handle(vm: RmVm, link: RpcLink, msg: RpcMessage): void {
     // Client → RM messages must be requests; client notifications are only for VMID 0 (§1.5).
+    const trace = this.options.onRpc;
+    trace?.(
+      vm.vmid,
+      'in',
+      `${messageName(msg.msgId)} ${msgTypeName(msg.type).toLowerCase()} seq ${msg.seq} (${msg.payload.length} bytes)`,
+    );
     if (msg.type !== MsgType.REQUEST) return;
     const r = this.dispatch(vm.vmid, msg);
+    trace?.(
+      vm.vmid,
+      'out',
+      `${messageName(msg.msgId)} reply seq ${msg.seq} ${r === null ? 'UNIMPLEMENTED' : rmErrorName(r.error)}`,
+    );
     link.send(r === null ? unimplementedReply(msg) : replyTo(msg, r.error, r.data));
   }
 
@@ -645,7 +664,9 @@ export class ResourceManager {
 
   /** Send notification `msgId` to VM `vmid` over its link (dropped if it has none). */
   notify(vmid: number, msgId: number, payload: Uint8Array): void {
-    this.vms.get(vmid)?.link?.send(notification(msgId, this.notifySeq.next(), payload));
+    const link = this.vms.get(vmid)?.link;
+    if (link) this.options.onRpc?.(vmid, 'out', `${messageName(msgId)} notification (${payload.length} bytes)`);
+    link?.send(notification(msgId, this.notifySeq.next(), payload));
   }
 
   /**

@@ -6,6 +6,8 @@
 // and runs the lot deterministically on virtual time.
 
 import { Hypervisor } from '../hyp/hypervisor.js';
+import type { TraceSink } from '../hyp/trace.js';
+import { HYPERCALL_BY_NUM } from '../hyp/abi/hypercalls.js';
 import { HypSystem, type NativeProgram, type SystemStop } from '../hyp/system.js';
 import { HLOS_DT_BASE, HLOS_ENTRY, HLOS_VM_BASE, HLOS_VM_SIZE } from '../hyp/boot/rootvm.js';
 import { Pl011 } from '../machine/pl011.js';
@@ -35,6 +37,11 @@ export interface SystemOptions {
   /** Every byte the PL011 transmits. */
   onConsole: (byte: number) => void;
   /**
+   * Where trace events go (hypercalls, objects, vIRQs, scheduling, faults, and each RM RPC message
+   * as a 'message' event on the RM's track); none when absent.
+   */
+  trace?: TraceSink;
+  /**
    * The primary VM: its image as segments at physical addresses (inside the HLOS memory), and the
    * device tree the platform leaves at hlos_dt_base for the RM to patch. With `program`, a native
    * program (the built-in host VMM, or a test's) runs the primary's vCPU instead of the image.
@@ -54,7 +61,21 @@ export class GunyahSystem {
     this.sys = new HypSystem(this.hv, o.cpus ?? 1);
     this.uart = new Pl011(o.onConsole, (level) => this.hv.platformIrq(PLATFORM.uart.spi, level));
     this.sys.mapDevice(Number(PLATFORM.uart.base), Number(PLATFORM.uart.size), this.uart);
-    this.rm = new ResourceManager({ primaryVcpus: o.cpus ?? 1 });
+    if (o.trace) this.hv.tracer.sink = o.trace;
+    const tracer = this.hv.tracer;
+    this.rm = new ResourceManager({
+      primaryVcpus: o.cpus ?? 1,
+      onRpc: o.trace
+        ? (vmid, dir, text) =>
+            tracer.emit({
+              kind: 'message',
+              t: this.hv.now(),
+              cpu: 0,
+              vcpu: 'rm',
+              text: `${dir === 'in' ? `VM ${vmid} → RM` : `RM → VM ${vmid}`}: ${text}`,
+            })
+        : undefined,
+    });
     this.sys.addNative(root.thread, this.rm);
     const p = o.primary;
     const dt = p.dt ?? new Uint8Array(0);
@@ -94,6 +115,16 @@ export class GunyahSystem {
   /** Run until virtual time `untilNs` (absolute), the platform powers off or resets, or all idle. */
   run(untilNs: number): SystemStop {
     return this.sys.run(untilNs);
+  }
+
+  /** Hypercalls made so far, by name (only those made at least once). */
+  get hypercallCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    this.hv.dispatcher.counts.forEach((n, num) => {
+      const row = HYPERCALL_BY_NUM.get(num);
+      if (n > 0 && row) out.set(row.name, n);
+    });
+    return out;
   }
 
   /** Virtual time reached (the slowest CPU's clock). */

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { guestPath, runCli } from './guest-run.js';
@@ -54,5 +54,39 @@ test('CLI run --primary: an empty file, an ELF for another entry or machine, a m
     writeFileSync(dtb, 'not a device tree');
     assertBadInput(runCli(['run', '--primary', guestPath('rm-share.bin'), '--dtb', dtb]), /bad\.dtb/);
     assertBadInput(runCli(['run', '--primary', guestPath('rm-share.bin'), '--bare']), /cannot be combined/);
+  });
+});
+
+test('CLI run --primary --trace --stats: the trace has the RM RPC messages and hypercalls, the stats count instructions and hypercalls by name; two runs give byte-identical consoles and traces', () => {
+  withTmp((dir) => {
+    const runs = [1, 2].map((k) => {
+      const trace = path.join(dir, `t${k}.json`);
+      const stats = path.join(dir, `s${k}.json`);
+      const r = runCli(['run', '--primary', guestPath('rm-share.bin'), '--trace', trace, '--stats', stats]);
+      assert.equal(r.status, 0, r.stderr);
+      return {
+        out: r.stdout,
+        trace: readFileSync(trace, 'utf8'),
+        stats: JSON.parse(readFileSync(stats, 'utf8')) as Record<string, unknown>,
+      };
+    });
+    assert.equal(runs[0]!.out, runs[1]!.out);
+    assert.equal(runs[0]!.trace, runs[1]!.trace, 'the same run twice traces the same');
+    const t = JSON.parse(runs[0]!.trace) as { traceEvents?: { name: string }[] } | { name: string }[];
+    const events = Array.isArray(t) ? t : (t.traceEvents ?? []);
+    const names = events.map((e) => String(e.name));
+    assert.ok(names.includes('VM 3 → RM: MEM_LEND request seq 2 (40 bytes)'), 'the RM RPC messages');
+    assert.ok(names.includes('RM → VM 3: MEM_LEND reply seq 2 OK'));
+    assert.ok(
+      names.some((n) => n.startsWith('msgqueue_send')),
+      'hypercalls',
+    );
+    const s = runs[0]!.stats;
+    assert.equal(typeof s.instructions, 'number');
+    assert.ok((s.instructions as number) > 1000);
+    assert.equal(s.stop, 'platform-off');
+    const h = s.hypercalls as Record<string, number>;
+    // The primary's 7 RPC requests are one msgqueue_send each (single packets); the RM answers each.
+    assert.ok(h.msgqueue_send! >= 14, JSON.stringify(h));
   });
 });
