@@ -32,6 +32,16 @@ const GUEST_POOL = { base: 0x4800_0000n, end: 0x8000_0000n };
 const DT_ROOM = 0x20_0000n;
 const PAGE = 0x1000n;
 
+/** NOTIFY_VM_STATUS vm_status RESET (RM spec §3). */
+const VM_STATUS_RESET = 11;
+/** Reboots a guest gets before its resets count as a loop (the run then ends with an error). */
+const MAX_RESETS = 3;
+
+/** Exit types (RM spec §2.4) that mean "reboot me". */
+function isReset(type: number | undefined): boolean {
+  return type === ExitType.PLATFORM_RESET || type === ExitType.PSCI_SYSTEM_RESET2;
+}
+
 /** vcpu_run states (hypervisor-abi.md §8.4). */
 const RUN = {
   READY: 0,
@@ -100,6 +110,8 @@ export class HostVmm {
   /** Outcomes, in the order the guests were given. */
   readonly outcomes: GuestOutcome[] = [];
   private nextHostBase = GUEST_POOL.base;
+  /** Resets each guest asked for in a row (its reboots). */
+  private readonly resets = new Map<string, number>();
   /** Every VMMIO exit and vcpu_run, counted by kind (for --stats). */
   readonly exits = new Map<string, number>();
 
@@ -127,11 +139,11 @@ export class HostVmm {
       if (g !== null) started.push(g);
     }
     yield* this.schedule(v, client, started);
-    for (const g of started) yield* this.destroy(client, g);
+    for (const g of started) if (g.handle >= 0) yield* this.destroy(client, g);
   }
 
   /** ALLOCATE → write image + DT → LEND → CONFIG_IMAGE → INIT → GET_HYP_RESOURCES → START. */
-  private *create(v: RmVcpu, c: RmClient, spec: GuestSpec): Generator<Pause, Guest | null, void> {
+  private *create(v: RmVcpu, c: RmClient, spec: GuestSpec, reuse?: bigint): Generator<Pause, Guest | null, void> {
     const fail = (vmid: number, what: string, r: RmResult<unknown>): null => {
       const o: GuestOutcome = { name: spec.name, vmid, kind: 'failed', message: `${what}: ${describeFailure(r)}` };
       this.outcomes.push(o);
@@ -139,15 +151,15 @@ export class HostVmm {
       return null;
     };
     const size = spec.ramSize;
-    if (this.nextHostBase + size > GUEST_POOL.end) {
+    if (reuse === undefined && this.nextHostBase + size > GUEST_POOL.end) {
       this.outcomes.push({ name: spec.name, vmid: 0, kind: 'failed', message: 'no host memory left for its RAM' });
       return null;
     }
     const a = yield* c.vmAllocate(0);
     if (!a.ok) return fail(0, 'VM_ALLOCATE', a);
     const vmid = a.value;
-    const hostBase = this.nextHostBase;
-    this.nextHostBase += size;
+    const hostBase = reuse ?? this.nextHostBase;
+    if (reuse === undefined) this.nextHostBase += size;
     // The guest's memory, written by the host before it lends it (IPA in the guest = offset here).
     const mem = v.memory!;
     const toHost = (ipa: bigint): bigint => hostBase + (ipa - GUEST_RAM_BASE);
@@ -276,6 +288,28 @@ export class HostVmm {
           while (g.outcome === null) for (const n of yield* c.nextNotifications()) this.notice(guests, n);
         }
       }
+      // A guest that asked for a reset boots again, as a VMM reboots a VM: torn down, created anew.
+      for (let i = 0; i < guests.length; i++) {
+        const g = guests[i]!;
+        const o = g.outcome;
+        if (o === null || o.kind !== 'exited' || !isReset(o.exitType)) continue;
+        const n = (this.resets.get(g.spec.name) ?? 0) + 1;
+        this.resets.set(g.spec.name, n);
+        if (n > MAX_RESETS) {
+          this.outcomes.splice(this.outcomes.indexOf(o), 1, {
+            ...o,
+            message: `${o.message}, ${n} times in a row (a reset loop)`,
+          });
+          continue;
+        }
+        this.outcomes.splice(this.outcomes.indexOf(o), 1);
+        this.log(`host: rebooting ${g.spec.name}`);
+        yield* this.destroy(c, g, guests);
+        g.handle = -1;
+        const again = yield* this.create(v, c, g.spec, g.hostBase);
+        if (again !== null) guests[i] = again;
+        progress = true;
+      }
       if (progress) {
         yield 'yield';
         continue;
@@ -321,15 +355,19 @@ export class HostVmm {
   }
 
   /** RESET (waiting for its VM_STATUS RESET), RECLAIM the RAM, DEALLOCATE. */
-  private *destroy(c: RmClient, g: Guest): Generator<Pause, void, void> {
+  private *destroy(c: RmClient, g: Guest, others: Guest[] = []): Generator<Pause, void, void> {
     const r = yield* c.vmReset(g.vmid);
     if (!r.ok) {
       this.log(`host: ${g.spec.name}: VM_RESET: ${describeFailure(r)}`);
       return;
     }
-    for (;;) {
-      const ns = yield* c.nextNotifications();
-      if (ns.some((n) => n.name === 'NOTIFY_VM_STATUS' && n.value.vmid === g.vmid && n.value.vmStatus === 11)) break;
+    // Until its VM_STATUS RESET; what else arrives meanwhile is still heard (other guests' exits).
+    for (let reset = false; !reset;) {
+      for (const n of yield* c.nextNotifications()) {
+        if (n.name === 'NOTIFY_VM_STATUS' && n.value.vmid === g.vmid && n.value.vmStatus === VM_STATUS_RESET)
+          reset = true;
+        else this.notice(others, n);
+      }
     }
     const rc = yield* c.memReclaim(g.handle);
     if (!rc.ok) this.log(`host: ${g.spec.name}: MEM_RECLAIM: ${describeFailure(rc)}`);

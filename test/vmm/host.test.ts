@@ -61,3 +61,24 @@ test('host VMM (RM §9.2, hypervisor-abi §8.4): a guest created through the RM 
   assert.equal(system.hv.liveOf('thread').length, before.thread);
   assert.equal(system.hv.liveOf('msgqueue').length, before.msgqueue);
 });
+
+test('host VMM (RM §2.4): a guest that asks for a reset (PSCI SYSTEM_RESET, exit type PLATFORM_RESET) is rebooted — torn down and created again — and after 3 reboots in a row its run ends as a reset loop', () => {
+  const out: number[] = [];
+  const log: string[] = [];
+  // 'H', then x0 = 0x84000009 (PSCI SYSTEM_RESET); hvc #0; b .
+  const resetting = [0xd2a12001, 0x52800902, 0xb9000022, 0xd2b08000, 0xf2800120, 0xd4000002, 0x14000000];
+  const host = new HostVmm([guest('looper', out, resetting)], (l) => log.push(l));
+  const system = new GunyahSystem({ onConsole: () => undefined, primary: { program: generatorProgram(host.body) } });
+  assert.equal(system.run(4_000_000_000), 'idle');
+  assert.equal(system.rm.failure, null);
+  assert.equal(String.fromCharCode(...out), 'HHHH', 'it booted four times');
+  assert.deepEqual(
+    log.filter((l) => l.startsWith('host: rebooting')),
+    ['host: rebooting looper', 'host: rebooting looper', 'host: rebooting looper'],
+  );
+  assert.equal(host.outcomes.length, 1);
+  const o = host.outcomes[0]!;
+  assert.equal(o.exitType, 2, 'PLATFORM_RESET');
+  assert.match(o.message, /4 times in a row \(a reset loop\)$/);
+  assert.deepEqual([...system.rm.table.vms.keys()], [3], 'every incarnation was torn down');
+});
