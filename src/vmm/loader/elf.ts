@@ -11,6 +11,8 @@ export interface Segment {
   data: Uint8Array;
   /** Size in memory (p_memsz ≥ data.length); the tail is zero. */
   memsz: number;
+  /** Virtual address (p_vaddr), when it came from an ELF; e_entry may be given in these terms. */
+  vaddr?: number;
 }
 
 export interface ElfImage {
@@ -62,13 +64,21 @@ export function parseElf(bytes: Uint8Array): ElfImage {
     const o = phoff + k * phentsize;
     if (dv.getUint32(o, true) !== PT_LOAD) continue;
     const offset = num(dv.getBigUint64(o + 8, true), 'p_offset');
+    // A kernel's p_vaddr may be a high-half address beyond a safe integer: it is only a hint, never fatal.
+    const v = dv.getBigUint64(o + 16, true);
+    const vaddr = v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
     const paddr = num(dv.getBigUint64(o + 24, true), 'p_paddr');
     const filesz = num(dv.getBigUint64(o + 32, true), 'p_filesz');
     const memsz = num(dv.getBigUint64(o + 40, true), 'p_memsz');
     if (offset + filesz > bytes.length) throw new LoadError(`segment ${k} extends beyond the end of the file`);
     if (filesz > memsz) throw new LoadError(`segment ${k} has p_filesz > p_memsz`);
     if (memsz === 0) continue;
-    segments.push({ paddr, data: bytes.subarray(offset, offset + filesz), memsz });
+    segments.push({
+      paddr,
+      data: bytes.subarray(offset, offset + filesz),
+      memsz,
+      ...(vaddr !== undefined && { vaddr }),
+    });
   }
   if (segments.length === 0) throw new LoadError('ELF has no loadable segments');
   return { entry, segments, symbols: readSymbols(bytes, dv) };
