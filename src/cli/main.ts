@@ -13,6 +13,11 @@ import { readFdt, writeFdt } from '../machine/fdt/index.js';
 import { LoadError, isElf, parseElf, type Segment } from '../vmm/loader/elf.js';
 import { platformDt } from '../vmm/dt/platform.js';
 import { GunyahSystem, HLOS, SystemConfigError } from '../vmm/system.js';
+import { GUEST_RAM_BASE, HostVmm } from '../vmm/host.js';
+import { DTB_WINDOW, loadKernel, placeInitrd, validateDtb, type KernelLayout } from '../vmm/loader/kernel.js';
+import { generatorProgram } from '../vmm/rm-client/program.js';
+import { ExitType } from '../rm/msgs/vm-notify.js';
+import path from 'node:path';
 import type { SystemStop } from '../hyp/system.js';
 import { TraceBuffer, traceChrome } from '../hyp/trace.js';
 
@@ -40,6 +45,24 @@ interface RunOptions {
   stats?: string;
   maxInsns?: number;
   ram: number;
+  initrd?: string;
+  mem?: bigint;
+}
+
+const MiB = 1024n * 1024n;
+/** Guest RAM when --mem is not given. */
+const DEFAULT_GUEST_MEM = 256n * MiB;
+
+/** `--mem SIZE`: bytes, or a number with K, M or G (binary units); whole 2 MiB blocks, at least 4 MiB. */
+function memSize(v: string): bigint {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(v.trim());
+  if (!m) throw new InvalidArgumentError(`--mem must be a size like 256M or 1G, not '${v}'`);
+  const unit = { '': 1n, K: 1024n, M: MiB, G: 1024n * MiB }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const n = BigInt(m[1]!) * unit;
+  if (n < 4n * MiB || n % (2n * MiB) !== 0n) {
+    throw new InvalidArgumentError(`--mem must be a multiple of 2 MiB and at least 4 MiB, not '${v}'`);
+  }
+  return n;
 }
 
 function positiveInt(what: string) {
@@ -196,6 +219,76 @@ function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop): R
   };
 }
 
+/**
+ * `run --kernel FILE` (no --bare): the whole system — hypervisor, RM, the host VMM on the primary —
+ * with FILE booted as one guest VM: an ELF, an arm64 Linux Image, or a raw binary (as QEMU's
+ * -kernel), its RAM at 0x8000_0000, the DTB address in x0. Its console is stdout and stdin.
+ */
+async function runGuestKernel(opts: RunOptions): Promise<number> {
+  const file = opts.kernel!;
+  const ram = { base: GUEST_RAM_BASE, size: opts.mem ?? DEFAULT_GUEST_MEM };
+  const bad = (e: unknown): never => {
+    if (e instanceof LoadError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  };
+  let kernel: KernelLayout;
+  try {
+    kernel = loadKernel(readInput(file), ram, file);
+  } catch (e) {
+    return bad(e);
+  }
+  let initrd: { ipa: bigint; data: Uint8Array } | undefined;
+  if (opts.initrd) {
+    const data = readInput(opts.initrd);
+    try {
+      initrd = { ipa: placeInitrd(data.length, ram, kernel, Number(DTB_WINDOW)).initrd, data };
+    } catch (e) {
+      if (e instanceof LoadError) throw new CliError(`cannot place ${opts.initrd}: ${e.message}`, EXIT_USAGE);
+      throw e;
+    }
+  }
+  let dt;
+  if (opts.dtb) {
+    try {
+      dt = validateDtb(readInput(opts.dtb), opts.dtb);
+    } catch (e) {
+      return bad(e);
+    }
+    if (opts.append !== undefined) dt.ensureNode('/chosen').setString('bootargs', opts.append);
+  }
+  const con = consoleOut();
+  const host = new HostVmm([
+    {
+      name: path.basename(file),
+      ramSize: ram.size,
+      cpus: opts.cpus,
+      segments: kernel.segments,
+      entry: kernel.entry,
+      bootargs: opts.append,
+      initrd,
+      dt,
+      onConsole: con.put,
+    },
+  ]);
+  const trace = opts.trace ? new TraceBuffer() : undefined;
+  let uartIn: ((b: Uint8Array) => void) | null = null;
+  host.onGuestUart = (name, uart) => (uartIn = (b) => uart.receive(b));
+  const system = new GunyahSystem({ onConsole: con.put, primary: { program: generatorProgram(host.body) }, trace });
+  return runLoop(
+    system,
+    opts,
+    con,
+    trace,
+    (b) => uartIn?.(b),
+    (stop) => {
+      if (stop !== 'idle' || host.outcomes.length === 0) return null;
+      const o = host.outcomes[0]!;
+      if (o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF) return 0;
+      throw new CliError(`the guest ${o.message}`, EXIT_GUEST_FAILED);
+    },
+  );
+}
+
 async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.primary !== undefined) {
     if (opts.bare || opts.kernel)
@@ -203,11 +296,14 @@ async function runCommand(opts: RunOptions): Promise<number> {
     return runPrimary(opts);
   }
   if (!opts.bare) {
-    throw new CliError(
-      'the host VMM is not built yet; use --primary FILE to boot your own primary VM, or --bare to run a ' +
-        'bare-metal guest on the plain virt board',
-      EXIT_USAGE,
-    );
+    if (!opts.kernel) {
+      throw new CliError(
+        'the built-in demo is not built yet; use --kernel FILE to boot a guest VM, --primary FILE to boot your ' +
+          'own primary VM, or --bare --kernel FILE for the plain virt board',
+        EXIT_USAGE,
+      );
+    }
+    return runGuestKernel(opts);
   }
   if (!opts.kernel) throw new CliError('--bare needs --kernel FILE.elf', EXIT_USAGE);
   const bytes = readInput(opts.kernel);
@@ -254,7 +350,11 @@ export async function main(argv: string[]): Promise<number> {
     .name('gunyah')
     .description('The Gunyah hypervisor as an executable TypeScript model that boots real AArch64 code')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // Usage errors in the command's one-line form: `gunyah: <what was wrong>`.
+      outputError: (s, write) => write(`gunyah: ${s.replace(/^error: /, '')}`),
+    });
   let code = 0;
   program
     .command('run')
@@ -268,7 +368,9 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--dtb <file>', 'with --primary: the device tree to boot with (the RM adds /hypervisor to it)')
     .option('--append <args>', 'with --primary: the kernel command line (/chosen bootargs)')
-    .option('--cpus <n>', 'with --primary: physical CPUs, one primary vCPU each', positiveInt('--cpus'), 1)
+    .option('--initrd <file>', 'with --kernel: an initial ramdisk (placed below the DTB; /chosen says where)')
+    .option('--mem <size>', 'with --kernel: guest RAM (e.g. 256M, 512M; default 256M)', memSize)
+    .option('--cpus <n>', 'vCPUs of the guest (--kernel) or of the primary VM (--primary)', positiveInt('--cpus'), 1)
     .option(
       '--max-seconds <s>',
       'with --primary: stop with an error after this much wall time',
@@ -279,7 +381,10 @@ export async function main(argv: string[]): Promise<number> {
       'with --primary: write a Chrome trace-event JSON of the run (hypercalls, RPC, vIRQs, scheduling)',
     )
     .option('--bare', 'plain board, no hypervisor: RAM at 0x40000000, PL011 at 0x09000000, PSCI firmware')
-    .option('--kernel <file>', 'AArch64 ELF to load at its physical addresses and start at EL1')
+    .option(
+      '--kernel <file>',
+      'boot FILE as a guest VM (an ELF, an arm64 Linux Image, or a raw binary loaded at RAM + 0x80000, x0 = its DTB); with --bare, an ELF on the plain board',
+    )
     .option('--stats <file>', 'write run statistics as JSON (instructions, seconds, mips; hypercalls by name)')
     .option('--max-insns <n>', 'stop after this many guest instructions', positiveInt('--max-insns'))
     .option('--ram <MiB>', 'RAM size in MiB', positiveInt('--ram'), 128)

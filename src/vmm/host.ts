@@ -110,6 +110,8 @@ export class HostVmm {
   /** Outcomes, in the order the guests were given. */
   readonly outcomes: GuestOutcome[] = [];
   private nextHostBase = GUEST_POOL.base;
+  /** Told of each guest's PL011 when the guest starts (to feed it console input). */
+  onGuestUart: ((name: string, uart: Pl011) => void) | null = null;
   /** Resets each guest asked for in a row (its reboots). */
   private readonly resets = new Map<string, number>();
   /** Every VMMIO exit and vcpu_run, counted by kind (for --stats). */
@@ -205,6 +207,7 @@ export class HostVmm {
       `host: started ${spec.name} (VMID 0x${vmid.toString(16)}, ${spec.cpus} vCPU, ${size >> 20n} MiB at 0x${GUEST_RAM_BASE.toString(16)})`,
     );
     const uart = new Pl011(spec.onConsole);
+    this.onGuestUart?.(spec.name, uart);
     return { spec, vmid, handle: lend.value, hostBase, uart, vcpus, outcome: null };
   }
 
