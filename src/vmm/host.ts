@@ -31,6 +31,8 @@ const GUEST_POOL = { base: 0x4800_0000n, end: 0x8000_0000n };
 /** The device tree goes in the last 2 MiB of a guest's RAM (it may grow there when the RM patches it). */
 const DT_ROOM = 0x20_0000n;
 const PAGE = 0x1000n;
+/** MEM_NOTIFY flags value SHARED (RM spec §2.8). */
+const MEM_NOTIFY_SHARED = 1;
 
 /** NOTIFY_VM_STATUS vm_status RESET (RM spec §3). */
 const VM_STATUS_RESET = 11;
@@ -70,6 +72,11 @@ export interface GuestSpec {
   readonly dt?: Fdt;
   /** Extra VM-config vdevices (children of /gunyah-vm-config/vdevices), by node name. */
   readonly vdevices?: Readonly<Record<string, Readonly<Record<string, string | number | bigint | true | string[]>>>>;
+  /**
+   * Memory donated to the guest before it starts (RM §6.1): the RM accepts each for it at the
+   * fixed base of its shm vdevice with the same label (§2.8), and the guest owns it from then on.
+   */
+  readonly donations?: readonly { label: number; size: bigint }[];
   /** Each byte the guest writes to its PL011. */
   readonly onConsole: (byte: number) => void;
 }
@@ -135,17 +142,24 @@ export class HostVmm {
     irq.init();
     for (const n of LINK_VIRQS) irq.enable(n);
     const client = new RmClient(new RmClientTransport(v, RM_LINK), irq);
-    const started: Guest[] = [];
+    // Every guest is configured and initialised before any starts: vdevices between two guests
+    // exist once both have passed VM_INIT, and each guest's DT is written at its VM_START.
+    const ready: Guest[] = [];
     for (const spec of this.guests) {
-      const g = yield* this.create(v, client, spec);
-      if (g !== null) started.push(g);
+      const g = yield* this.prepare(v, client, spec);
+      if (g !== null) ready.push(g);
     }
+    const started: Guest[] = [];
+    for (const g of ready) if (yield* this.start(client, g)) started.push(g);
     yield* this.schedule(v, client, started);
     for (const g of started) if (g.handle >= 0) yield* this.destroy(client, g);
   }
 
-  /** ALLOCATE → write image + DT → LEND → CONFIG_IMAGE → INIT → GET_HYP_RESOURCES → START. */
-  private *create(v: RmVcpu, c: RmClient, spec: GuestSpec, reuse?: bigint): Generator<Pause, Guest | null, void> {
+  /**
+   * ALLOCATE → write image + DT → LEND → CONFIG_IMAGE → INIT → donations (DONATE + NOTIFY SHARED,
+   * accepted by the RM for the READY VM at its shm vdevice's base) → GET_HYP_RESOURCES.
+   */
+  private *prepare(v: RmVcpu, c: RmClient, spec: GuestSpec, reuse?: bigint): Generator<Pause, Guest | null, void> {
     const fail = (vmid: number, what: string, r: RmResult<unknown>): null => {
       const o: GuestOutcome = { name: spec.name, vmid, kind: 'failed', message: `${what}: ${describeFailure(r)}` };
       this.outcomes.push(o);
@@ -195,20 +209,57 @@ export class HostVmm {
     if (!cfg.ok) return fail(vmid, 'VM_CONFIG_IMAGE', cfg);
     const init = yield* c.vmInit(vmid);
     if (!init.ok) return fail(vmid, 'VM_INIT', init);
+    for (const d of spec.donations ?? []) {
+      // Memory the guest will own (RM §6.1: DONATE transfers ownership on accept), taken from the
+      // host's pool like RAM.
+      if (this.nextHostBase + d.size > GUEST_POOL.end) {
+        this.outcomes.push({ name: spec.name, vmid, kind: 'failed', message: 'no host memory left for a donation' });
+        return null;
+      }
+      const at = this.nextHostBase;
+      this.nextHostBase += d.size;
+      const don = yield* c.memDonate({
+        memType: 0,
+        flags: 0,
+        label: d.label,
+        acl: [{ vmid, rights: 7 }],
+        sgl: [{ ipa: at, size: d.size }],
+        attrs: [],
+      });
+      if (!don.ok) return fail(vmid, 'MEM_DONATE', don);
+      const n = yield* c.memNotify({ handle: don.value, flags: MEM_NOTIFY_SHARED, memInfoTag: 0, vmids: [vmid] });
+      if (!n.ok) return fail(vmid, 'MEM_NOTIFY', n);
+      this.log(`host: donated ${d.size >> 10n} KiB to ${spec.name} (label ${d.label})`);
+    }
     const res = yield* c.vmGetHypResources(vmid);
     if (!res.ok) return fail(vmid, 'VM_GET_HYP_RESOURCES', res);
     const vcpus: RunningVcpu[] = res.value
       .filter((r) => r.type === HypResourceType.VIRTUAL_CPU)
       .map((r) => ({ cap: r.capId, wakeVirq: r.virq, off: false, resume: 0n }));
     for (const vc of vcpus) v.irq!.enable(vc.wakeVirq, true);
-    const start = yield* c.vmStart(vmid);
-    if (!start.ok) return fail(vmid, 'VM_START', start);
-    this.log(
-      `host: started ${spec.name} (VMID 0x${vmid.toString(16)}, ${spec.cpus} vCPU, ${size >> 20n} MiB at 0x${GUEST_RAM_BASE.toString(16)})`,
-    );
     const uart = new Pl011(spec.onConsole);
-    this.onGuestUart?.(spec.name, uart);
     return { spec, vmid, handle: lend.value, hostBase, uart, vcpus, outcome: null };
+  }
+
+  /** VM_START: the RM writes the guest's DT and powers its boot vCPU on. */
+  private *start(c: RmClient, g: Guest): Generator<Pause, boolean, void> {
+    const start = yield* c.vmStart(g.vmid);
+    if (!start.ok) {
+      const o: GuestOutcome = {
+        name: g.spec.name,
+        vmid: g.vmid,
+        kind: 'failed',
+        message: `VM_START: ${describeFailure(start)}`,
+      };
+      this.outcomes.push(o);
+      this.log(`host: ${g.spec.name}: ${o.message}`);
+      return false;
+    }
+    this.log(
+      `host: started ${g.spec.name} (VMID 0x${g.vmid.toString(16)}, ${g.spec.cpus} vCPU, ${g.spec.ramSize >> 20n} MiB at 0x${GUEST_RAM_BASE.toString(16)})`,
+    );
+    this.onGuestUart?.(g.spec.name, g.uart);
+    return true;
   }
 
   /** The guest's device tree: the platform tree (or the user's) plus /gunyah-vm-config (RM §4.3). */
@@ -309,8 +360,8 @@ export class HostVmm {
         this.log(`host: rebooting ${g.spec.name}`);
         yield* this.destroy(c, g, guests);
         g.handle = -1;
-        const again = yield* this.create(v, c, g.spec, g.hostBase);
-        if (again !== null) guests[i] = again;
+        const again = yield* this.prepare(v, c, g.spec, g.hostBase);
+        if (again !== null && (yield* this.start(c, again))) guests[i] = again;
         progress = true;
       }
       if (progress) {
