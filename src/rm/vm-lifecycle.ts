@@ -31,7 +31,17 @@ import type { RmVcpu } from './port.js';
 import { MsgId, RmError } from './rpc/index.js';
 import { VMID_HLOS, VmState, type Reply, type VmTable } from './vm-mgmt.js';
 import type { RmVm } from './rm.js';
-import { buildVdevices, destroyVdevices, type BuiltVdev, type VdevFillContext } from './vdevices.js';
+import {
+  buildPeerVdevice,
+  buildVdevices,
+  destroyPeerVdevice,
+  destroyVdevices,
+  isPeerVdevice,
+  peerVdevicesMatch,
+  type BuiltVdev,
+  type PeerVdev,
+  type VdevFillContext,
+} from './vdevices.js';
 import { NumberPool } from './pool.js';
 
 /** VM_SET_BOOT_CONTEXT register sets (§2.6) = vcpu_register_write's (hypervisor-abi §8.4). */
@@ -105,8 +115,13 @@ export class VmLifecycle {
   private readonly wakeVirqs = new Map<number, number[]>();
   /** Each VM's vdevices (doorbells, message-queue pairs) built at VM_INIT. */
   readonly vdevs = new Map<number, BuiltVdev[]>();
-  /** Next VIRQ to hand out in a VM's own VIC for its vdevices (SPIs from 32; 94/95 are its link). */
-  private readonly guestVirqNext = new Map<number, number>();
+  /** The VIRQs of a VM's own VIC for its vdevices (SPIs 32–93; 94/95 are its link), lowest free first. */
+  private readonly guestVirqPools = new Map<number, NumberPool>();
+  /**
+   * Devices between two VMs (a vdevice whose `peer` is `vm-name:<image-name>`), made when the second
+   * of the two passes VM_INIT and destroyed when either is reset.
+   */
+  readonly peerVdevs: PeerVdev[] = [];
   /** VMs whose config says `no-shutdown` (or `crash-fatal`) and that have not left by VM_EXIT (§3). */
   private readonly noShutdown = new Set<number>();
   /** VMs being torn down after VM_RESET's reply. */
@@ -257,11 +272,7 @@ export class VmLifecycle {
     }
     this.wakeVirqs.set(vmid, wake);
     // The config's vdevices between the VM and its owner (the RM link is built with the VM).
-    const guestVirq = (): number => {
-      const n = this.guestVirqNext.get(vmid) ?? 32;
-      this.guestVirqNext.set(vmid, n + 1);
-      return n;
-    };
+    const guestVirq = (): number => this.guestVirq(vmid);
     const built: BuiltVdev[] = [];
     this.vdevs.set(vmid, built); // filled as they are built, so a failure part-way leaves nothing untracked
     buildVdevices(
@@ -272,11 +283,75 @@ export class VmLifecycle {
       cfg.vdevices.filter((d) => d.type !== 'rm-rpc'),
       built,
     );
+    this.pairPeers(vmid, cfg);
     if (cfg.attrs.has('no-shutdown')) this.noShutdown.add(vmid);
     // From READY on, parcels offered to the VM may match its shm vdevices.
     this.host.parcels.autoAccept = this.autoAcceptShm;
     this.host.table.setState(rec, VmState.READY);
     return ok();
+  }
+
+  /** A VIRQ in VM `vmid`'s own VIC for its vdevices; lowest free first. */
+  private guestVirq(vmid: number): number {
+    let pool = this.guestVirqPools.get(vmid);
+    if (pool === undefined) {
+      pool = new NumberPool(32, 93);
+      this.guestVirqPools.set(vmid, pool);
+    }
+    const n = pool.take();
+    if (n === null) throw new RmBootError(`VM ${vmid} has no free VIRQ left for its vdevices`);
+    return n;
+  }
+
+  /**
+   * VM_INIT of `vmid`: pair each of its vdevices that names another VM (`vm-name:<image-name>`)
+   * with a vdevice of a READY VM of that image name that names it back (peerVdevicesMatch), and
+   * build the device between them. [infer] Candidates in VMID order, their vdevices in config
+   * order; a vdevice pairs once. Only a READY peer pairs: one already started has its DT written,
+   * so neither side gets the device (both nodes are left out). A VM whose peer INITs later pairs
+   * then. The two VMs become each other's peers in the VM table ([infer]: VM_GET_PEERS lists them,
+   * each gets the other's VM_STATUS) until one of them is reset.
+   */
+  private pairPeers(vmid: number, cfg: VmConfig): void {
+    const paired = (v: number, name: string): boolean =>
+      this.peerVdevs.some((pv) => pv.ends.some((e) => e.vmid === v && e.config.name === name));
+    const me = this.host.vms.get(vmid)!;
+    for (const d of cfg.vdevices) {
+      if (!isPeerVdevice(d) || paired(vmid, d.name)) continue;
+      const candidates = [...this.host.table.vms.values()]
+        .filter((r) => r.vmid !== vmid && r.state === VmState.READY)
+        .sort((x, y) => x.vmid - y.vmid);
+      for (const r of candidates) {
+        const other = this.images.get(r.vmid)?.config;
+        const ovm = this.host.vms.get(r.vmid);
+        if (other === undefined || other === null || ovm === undefined) continue;
+        const e = other.vdevices.find(
+          (x) => !paired(r.vmid, x.name) && peerVdevicesMatch(cfg.imageName, d, other.imageName, x),
+        );
+        if (e === undefined) continue;
+        buildPeerVdevice(
+          this.hyp,
+          this.host.rootCaps,
+          { vmid, cspace: me.cspace, vic: me.vic, virq: () => this.guestVirq(vmid) },
+          d,
+          { vmid: r.vmid, cspace: ovm.cspace, vic: ovm.vic, virq: () => this.guestVirq(r.vmid) },
+          e,
+          this.peerVdevs,
+        );
+        this.host.table.vms.get(vmid)?.peers.add(r.vmid);
+        r.peers.add(vmid);
+        break;
+      }
+    }
+  }
+
+  /** The complete VM-to-VM devices with an end in VM `vmid`: that end and the other. */
+  private peerEndsOf(vmid: number): { mine: PeerVdev['ends'][number]; theirs: PeerVdev['ends'][number] }[] {
+    return this.peerVdevs.flatMap((pv) => {
+      if (!pv.complete) return [];
+      const [a, b] = pv.ends;
+      return a.vmid === vmid ? [{ mine: a, theirs: b }] : b.vmid === vmid ? [{ mine: b, theirs: a }] : [];
+    });
   }
 
   /** A VIRQ in `owner`'s VIC for VM `vmid`'s resources; lowest free first. */
@@ -330,6 +405,11 @@ export class VmLifecycle {
     if (rec.owner === caller) {
       for (const b of this.vdevs.get(vmid) ?? [])
         for (const r of b.ownerResources) entries.push(hypResourceEntry.encode(r));
+    }
+    // §2.3: the devices whose peer is the caller, from the caller's side — for a VM asking about its
+    // peer VM. The owner is no end of a VM-to-VM device, so its view never lists them.
+    for (const { mine, theirs } of this.peerEndsOf(caller)) {
+      if (theirs.vmid === vmid) for (const r of mine.resources) entries.push(hypResourceEntry.encode(r));
     }
     const out = new Uint8Array(4 + 44 * entries.length);
     new DataView(out.buffer).setUint32(0, entries.length, true);
@@ -467,9 +547,14 @@ export class VmLifecycle {
     const rec = this.host.table.vms.get(vmid)!;
     const rmRpc = img.config?.vdevices.find((v) => v.type === 'rm-rpc');
     const link = vm.link!;
+    const peers = this.peerEndsOf(vmid);
+    // §4.1 qcom,peers: the peer strings of the VM's message-queue pairs that have a peer vdevice.
+    const mqpPeers = peers.flatMap(({ mine }) =>
+      mine.config.type === 'message-queue-pair' && mine.config.peer !== undefined ? [mine.config.peer] : [],
+    );
     addSecondaryHypervisor(
       fdt,
-      { vmid, owner: rec.owner, imageName: img.config?.imageName ?? '' },
+      { vmid, owner: rec.owner, imageName: img.config?.imageName ?? '', peers: mqpPeers },
       {
         txCap: link.client.txCap,
         rxCap: link.client.rxCap,
@@ -481,8 +566,13 @@ export class VmLifecycle {
     );
     // /reserved-memory before the vdevices: the shm nodes name its nodes' phandles.
     const regions = this.reservedMemory(fdt, vmid, img);
-    const ctx: VdevFillContext = { memoryRegion: (label) => regions.get(label) };
+    const ctx: VdevFillContext = {
+      memoryRegion: (label) => regions.get(label),
+      peerVmid: (name) => peers.find(({ mine }) => mine.config.name === name)?.theirs.vmid,
+    };
     for (const b of this.vdevs.get(vmid) ?? []) b.node.fill(fdt, ctx);
+    // [infer] A VM-to-VM device's node is there only if the pair was made before this VM_START.
+    for (const { mine } of peers) mine.node?.fill(fdt);
     // vCPU caps on the CPU nodes (§4.1), /memory = every range the VM has accepted.
     img.config?.cpus.forEach((path, i) => {
       const cap = vm.vcpus[i];
@@ -630,7 +720,20 @@ export class VmLifecycle {
       const ownerVm = this.host.vms.get(owner);
       destroyVdevices(this.hyp, this.host.rootCaps.cspace, ownerVm?.cspace ?? null, this.vdevs.get(vmid) ?? []);
       this.vdevs.delete(vmid);
-      this.guestVirqNext.delete(vmid);
+      // The devices shared with other VMs go too: [infer] the survivor keeps nothing (its caps are
+      // deleted, its VIRQs freed; its later hypercalls on those caps fail) and pairs again only as
+      // a READY VM when a peer passes VM_INIT.
+      const unpeered = new Set<number>();
+      for (const pv of this.peerVdevs.filter((x) => x.ends.some((e) => e.vmid === vmid))) {
+        destroyPeerVdevice(this.hyp, this.host.rootCaps.cspace, pv, (v) => this.host.vms.get(v)?.cspace ?? null);
+        for (const e of pv.ends) {
+          if (e.vmid === vmid) continue;
+          unpeered.add(e.vmid);
+          for (const n of e.virqs) this.guestVirqPools.get(e.vmid)?.give(n);
+        }
+        this.peerVdevs.splice(this.peerVdevs.indexOf(pv), 1);
+      }
+      this.guestVirqPools.delete(vmid);
       this.noShutdown.delete(vmid);
       this.host.destroyVm(vmid);
       // The objects are gone and their VIRQ bindings with them: the numbers are free again.
@@ -646,6 +749,13 @@ export class VmLifecycle {
       this.images.delete(vmid);
       const rec = this.host.table.vms.get(vmid);
       if (rec !== undefined) this.host.table.setState(rec, VmState.RESET);
+      // After RESET's VM_STATUS (the survivors hear it): no longer peers, unless one owns the other.
+      for (const v of unpeered) {
+        const other = this.host.table.vms.get(v);
+        if (rec === undefined || other === undefined || rec.owner === v || other.owner === vmid) continue;
+        rec.peers.delete(v);
+        other.peers.delete(vmid);
+      }
     }
   }
 }

@@ -182,3 +182,35 @@ test('RM §4.3: shm / shm-doorbell / message-queue props — base, allocate-base
     (e: unknown) => e instanceof ConfigError && /base 0xa0000800 is not 4 KiB aligned/.test(e.message),
   );
 });
+
+test('RM §4.1/§4.3: peer = "vm-name:<image-name>" (or peer-default with that value) names another VM by its image name; other peer-ids and the flag keep the owner; an empty name is a config error [infer]', () => {
+  const f = new Fdt();
+  f.addNode('/gunyah-vm-config').setString('image-name', 'alice');
+  f.addNode('/gunyah-vm-config/vdevices');
+  f.addNode('/gunyah-vm-config/vdevices/a')
+    .setString('vdevice-type', 'message-queue-pair')
+    .setString('peer', 'vm-name:bob');
+  f.addNode('/gunyah-vm-config/vdevices/b')
+    .setString('vdevice-type', 'doorbell')
+    .setString('peer-default', 'vm-name:carol');
+  f.addNode('/gunyah-vm-config/vdevices/c').setString('vdevice-type', 'doorbell').setFlag('peer-default');
+  f.addNode('/gunyah-vm-config/vdevices/d').setString('vdevice-type', 'doorbell').setString('peer', 'vm-uri:x');
+  const cfg = parseVmConfig(f);
+  assert.equal(cfg.imageName, 'alice');
+  assert.deepEqual(
+    cfg.vdevices.map((d) => [d.peer, d.peerVm]),
+    [
+      ['vm-name:bob', 'bob'],
+      ['vm-name:carol', 'carol'],
+      ['default', undefined],
+      ['vm-uri:x', undefined],
+    ],
+  );
+  const g = new Fdt();
+  g.addNode('/gunyah-vm-config');
+  g.ensureNode('/gunyah-vm-config/vdevices/e').setString('vdevice-type', 'doorbell').setString('peer', 'vm-name:');
+  assert.throws(
+    () => parseVmConfig(g),
+    (e: unknown) => e instanceof ConfigError && e.rmError === RmError.ARGUMENT_INVALID && /names no VM/.test(e.message),
+  );
+});

@@ -94,6 +94,11 @@ export interface SecondaryIdentity {
   imageName: string;
   uri?: string;
   guid?: string;
+  /**
+   * The distinct peer-id strings of the VM's message-queue-pair vdevices that have a peer vdevice
+   * (§4.1 `qcom,peers`, e.g. `vm-name:foo`); the property is left out when there are none.
+   */
+  peers?: readonly string[];
 }
 
 /**
@@ -115,6 +120,8 @@ export function addSecondaryHypervisor(
   vm.setString('qcom,image-name', id.imageName);
   if (id.uri !== undefined) vm.setString('qcom,vm-uri', id.uri);
   if (id.guid !== undefined) vm.setString('qcom,vm-guid', id.guid.toLowerCase());
+  const peers = [...new Set(id.peers ?? [])];
+  if (peers.length > 0) vm.setStrings('qcom,peers', peers);
   const path = `${link.generate ?? '/hypervisor/gunyah-resource-mgr'}@${link.rxCap.toString(16)}`;
   const rm = fdt.ensureNode(path);
   rm.setStrings('compatible', [...(link.pushCompatible ?? []), ...RM_COMPATIBLE_SECONDARY]);

@@ -39,7 +39,13 @@ export interface VdeviceConfig {
   generate?: string;
   pushCompatible: string[];
   label?: number;
+  /** The peer-id string (`peer`, or `peer-default` given a value); 'default' for the flag. */
   peer?: string;
+  /**
+   * The image name of the VM the peer string names (`vm-name:<name>`, §4.1 `qcom,peers`); absent
+   * when the peer is the VM's owner (the flag, or any other peer-id form [infer]).
+   */
+  peerVm?: string;
   /** rm-rpc: whether it carries the VM's console (console-dev). */
   consoleDev: boolean;
   messageSize?: number;
@@ -77,6 +83,9 @@ export interface VmConfig {
   /** Whether the tree has a PSCI node (without one the guest cannot power itself off, §9.2). */
   hasPsci: boolean;
 }
+
+/** The peer-id prefix that names a VM by its image name (§4.1 `qcom,peers`). */
+export const VM_NAME_PEER = 'vm-name:';
 
 const AFFINITIES: readonly VcpuAffinity[] = ['proxy', 'static', 'pinned', 'sticky'];
 
@@ -174,6 +183,10 @@ export function parseVmConfig(fdt: Fdt): VmConfig {
     const peer =
       str(n, p, 'peer') ??
       (peerDefault === undefined ? undefined : peerDefault.length === 0 ? 'default' : str(n, p, 'peer-default'));
+    // [infer] `vm-name:<image-name>` names another VM (a peer vdevice, src/rm/vdevices.ts); the
+    // name must not be empty. Other peer-id strings keep the owner as the peer.
+    const peerVm = peer?.startsWith(VM_NAME_PEER) ? peer.slice(VM_NAME_PEER.length) : undefined;
+    if (peerVm === '') throw new ConfigError(`${p}: peer "${peer}" names no VM`);
     const base = number(n, p, 'base');
     const dmaBase = number(n, p, 'dma_base');
     const isSender = n.hasProperty('is-sender');
@@ -194,6 +207,7 @@ export function parseVmConfig(fdt: Fdt): VmConfig {
       pushCompatible: prop(n, p, 'push-compatible', (x) => x.getStrings('push-compatible')) ?? [],
       ...(label !== undefined ? { label: Number(label) } : {}),
       ...(peer !== undefined ? { peer } : {}),
+      ...(peerVm !== undefined ? { peerVm } : {}),
       consoleDev: n.hasProperty('console-dev'),
       ...(size !== undefined ? { messageSize: Number(size) } : {}),
       ...(depth !== undefined ? { queueDepth: Number(depth) } : {}),
