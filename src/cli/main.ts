@@ -16,6 +16,7 @@ import { GunyahSystem, HLOS, SystemConfigError } from '../vmm/system.js';
 import { GUEST_RAM_BASE, HostVmm } from '../vmm/host.js';
 import { DTB_WINDOW, loadKernel, placeInitrd, validateDtb, type KernelLayout } from '../vmm/loader/kernel.js';
 import { generatorProgram } from '../vmm/rm-client/program.js';
+import { demoGuests } from '../vmm/demo.js';
 import { ExitType } from '../rm/msgs/vm-notify.js';
 import path from 'node:path';
 import type { SystemStop } from '../hyp/system.js';
@@ -289,6 +290,47 @@ async function runGuestKernel(opts: RunOptions): Promise<number> {
   );
 }
 
+/**
+ * `run` with no image: the built-in demo — RM, host VMM, and two guest VMs that find each other
+ * through /hypervisor, talk over message queues, ring a doorbell and pass a lent page (src/vmm/demo.ts).
+ */
+async function runDemo(opts: RunOptions): Promise<number> {
+  const write = (line: string): void => void process.stdout.write(line + '\n');
+  let guests;
+  try {
+    guests = demoGuests(write);
+  } catch (e) {
+    if (e instanceof LoadError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CliError(`the demo's guest image is missing or damaged: ${(e as Error).message}`, EXIT_USAGE);
+    }
+    throw e;
+  }
+  write('gunyah-ts demo: the hypervisor boots the resource manager; the RM starts the primary VM, whose host');
+  write('VMM creates two guest VMs, alice and bob, through RM RPC and runs them. Each guest finds the other');
+  write("in its device tree's /hypervisor node.");
+  const host = new HostVmm(guests, (l) => write(l.replace(/^host: /, 'host  | ')));
+  const trace = opts.trace ? new TraceBuffer() : undefined;
+  const system = new GunyahSystem({
+    onConsole: () => undefined,
+    primary: { program: generatorProgram(host.body) },
+    trace,
+  });
+  return runLoop(
+    system,
+    opts,
+    { flush: () => undefined },
+    trace,
+    () => undefined,
+    (stop) => {
+      if (stop !== 'idle' || host.outcomes.length < guests.length) return null;
+      const bad = host.outcomes.find((o) => !(o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF));
+      if (bad) throw new CliError(`${bad.name} ${bad.message}`, EXIT_GUEST_FAILED);
+      write('host  | both guests powered off; the demo is over');
+      return 0;
+    },
+  );
+}
+
 async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.primary !== undefined) {
     if (opts.bare || opts.kernel)
@@ -296,14 +338,7 @@ async function runCommand(opts: RunOptions): Promise<number> {
     return runPrimary(opts);
   }
   if (!opts.bare) {
-    if (!opts.kernel) {
-      throw new CliError(
-        'the built-in demo is not built yet; use --kernel FILE to boot a guest VM, --primary FILE to boot your ' +
-          'own primary VM, or --bare --kernel FILE for the plain virt board',
-        EXIT_USAGE,
-      );
-    }
-    return runGuestKernel(opts);
+    return opts.kernel ? runGuestKernel(opts) : runDemo(opts);
   }
   if (!opts.kernel) throw new CliError('--bare needs --kernel FILE.elf', EXIT_USAGE);
   const bytes = readInput(opts.kernel);
