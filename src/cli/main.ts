@@ -16,7 +16,8 @@ import { GunyahSystem, HLOS, SystemConfigError } from '../vmm/system.js';
 import { GUEST_RAM_BASE, HostVmm } from '../vmm/host.js';
 import { DTB_WINDOW, loadKernel, placeInitrd, validateDtb, type KernelLayout } from '../vmm/loader/kernel.js';
 import { generatorProgram } from '../vmm/rm-client/program.js';
-import { demoGuests } from '../vmm/demo.js';
+import { demoGuests, linePrefixer } from '../vmm/demo.js';
+import { SystemFileError, readSystemFile, systemGuests } from './system-file.js';
 import { ExitType } from '../rm/msgs/vm-notify.js';
 import path from 'node:path';
 import type { SystemStop } from '../hyp/system.js';
@@ -180,7 +181,20 @@ async function runLoop(
   input: (b: Buffer) => void,
   decide: (stop: SystemStop) => number | null,
 ): Promise<number> {
-  process.stdin.on('data', input);
+  // Console input: while stdin is open, a system whose vCPUs all wait may be waiting for it.
+  let inputOpen = true;
+  let wake: (() => void) | null = null;
+  const onData = (b: Buffer): void => {
+    input(b);
+    wake?.();
+  };
+  const onEnd = (): void => {
+    inputOpen = false;
+    wake?.();
+  };
+  process.stdin.on('data', onData);
+  process.stdin.on('end', onEnd);
+  process.stdin.on('error', onEnd);
   const t0 = performance.now();
   let stop: SystemStop = 'limit';
   try {
@@ -189,17 +203,27 @@ async function runLoop(
       const code = decide(stop);
       if (code !== null) return code;
       if (system.rm.failure !== null) throw new CliError(system.rm.failure, EXIT_GUEST_FAILED);
-      if (stop === 'idle') {
+      if (stop === 'idle' && !inputOpen) {
         throw new CliError('every vCPU is waiting and nothing can wake them (the system is idle)', EXIT_GUEST_FAILED);
       }
-      if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 > opts.maxSeconds) {
-        throw new CliError(`--max-seconds ${opts.maxSeconds} ran out`, EXIT_GUEST_FAILED);
+      const left = opts.maxSeconds === undefined ? Infinity : opts.maxSeconds - (performance.now() - t0) / 1000;
+      if (left <= 0) throw new CliError(`--max-seconds ${opts.maxSeconds} ran out`, EXIT_GUEST_FAILED);
+      if (stop === 'idle') {
+        // Nothing runs until console input arrives (or stdin closes, or time runs out).
+        await new Promise<void>((r) => {
+          wake = r;
+          if (left !== Infinity) setTimeout(r, left * 1000).unref();
+        });
+        wake = null;
+      } else {
+        await new Promise<void>((r) => setImmediate(r));
       }
-      await new Promise<void>((r) => setImmediate(r));
     }
   } finally {
     con.flush();
-    process.stdin.off('data', input);
+    process.stdin.off('data', onData);
+    process.stdin.off('end', onEnd);
+    process.stdin.off('error', onEnd);
     process.stdin.pause();
     const seconds = (performance.now() - t0) / 1000;
     if (trace && opts.trace) writeFileSync(opts.trace, traceChrome(trace.events));
@@ -331,6 +355,63 @@ async function runDemo(opts: RunOptions): Promise<number> {
   );
 }
 
+/**
+ * `run FILE`: the system FILE describes (src/cli/system-file.ts, docs/system-yaml.md) — its VMs,
+ * their links and shared memory — created by the host VMM and run as the demo is: each VM's console
+ * prefixed with its name, the host's log as `host  | ...`. Exit 0 when every VM powered off.
+ */
+async function runSystem(file: string, opts: RunOptions): Promise<number> {
+  for (const [given, flag] of [
+    [opts.bare, '--bare'],
+    [opts.kernel, '--kernel'],
+    [opts.primary, '--primary'],
+    [opts.mem, '--mem'],
+    [opts.initrd, '--initrd'],
+    [opts.dtb, '--dtb'],
+    [opts.append, '--append'],
+  ] as const) {
+    if (given !== undefined) {
+      throw new CliError(`${flag} cannot be combined with a system file (${file} says what each VM boots)`, EXIT_USAGE);
+    }
+  }
+  const write = (line: string): void => void process.stdout.write(line + '\n');
+  let guests;
+  let sys;
+  try {
+    sys = readSystemFile(file);
+    guests = systemGuests(sys, (name) => linePrefixer(name, write));
+  } catch (e) {
+    if (e instanceof SystemFileError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+  write(
+    `host  | ${file}: ${count(sys.vms.length, 'VM')} (${sys.vms.map((v) => v.name).join(', ')}), ` +
+      `${count(sys.links.length, 'link')}, ${count(sys.sharedMemory.length, 'shared-memory region')}`,
+  );
+  const host = new HostVmm(guests, (l) => write(l.replace(/^host: /, 'host  | ')));
+  const trace = opts.trace ? new TraceBuffer() : undefined;
+  const system = new GunyahSystem({
+    onConsole: () => undefined,
+    primary: { program: generatorProgram(host.body) },
+    trace,
+  });
+  return runLoop(
+    system,
+    opts,
+    { flush: () => undefined },
+    trace,
+    () => undefined,
+    (stop) => {
+      if (stop !== 'idle' || host.outcomes.length < guests.length) return null;
+      const bad = host.outcomes.find((o) => !(o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF));
+      if (bad) throw new CliError(`${bad.name} ${bad.message}`, EXIT_GUEST_FAILED);
+      write(`host  | every VM powered off`);
+      return 0;
+    },
+  );
+}
+
 async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.primary !== undefined) {
     if (opts.bare || opts.kernel)
@@ -423,8 +504,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--stats <file>', 'write run statistics as JSON (instructions, seconds, mips; hypercalls by name)')
     .option('--max-insns <n>', 'stop after this many guest instructions', positiveInt('--max-insns'))
     .option('--ram <MiB>', 'RAM size in MiB', positiveInt('--ram'), 128)
-    .action(async (opts: RunOptions) => {
-      code = await runCommand(opts);
+    .argument('[system]', 'a system file (YAML): several VMs with their links and shared memory (docs/system-yaml.md)')
+    .action(async (system: string | undefined, opts: RunOptions, cmd: Command) => {
+      if (system !== undefined && cmd.getOptionValueSource('cpus') === 'cli') {
+        throw new CliError(`--cpus cannot be combined with a system file (${system} gives each VM's cpus)`, EXIT_USAGE);
+      }
+      code = await (system !== undefined ? runSystem(system, opts) : runCommand(opts));
     });
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -439,4 +524,9 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// A reader that went away (`gunyah run | head`) ends the run quietly, as other command-line tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -1,10 +1,12 @@
-// Numbers the RM hands out and takes back (its own VIRQs, the VIRQs it picks in an owner's VIC, its
-// link scratch buffers). Lowest free first, so a run is deterministic and a number freed by one
-// VM's teardown is the next one a new VM gets.
+// Numbers the RM hands out and takes back (its own VIRQs, the VIRQs it picks in a VM's or an
+// owner's VIC, its link scratch buffers). Lowest free first, so a run is deterministic and a number
+// freed by one VM's teardown is the next one a new VM gets. A number can also be reserved by value
+// (a VIRQ a VM's config names).
 
 export class NumberPool {
-  private next: number;
-  private readonly free: number[] = [];
+  private readonly taken = new Set<number>();
+  /** No number below this is free. */
+  private hint: number;
 
   /** Numbers `first`, `first + step`, … up to `last` inclusive. */
   constructor(
@@ -12,28 +14,41 @@ export class NumberPool {
     private readonly last: number,
     private readonly step = 1,
   ) {
-    this.next = first;
+    this.hint = first;
   }
 
   /** The lowest free number, or null when all are taken. */
   take(): number | null {
-    if (this.free.length > 0) return this.free.shift()!;
-    if (this.next > this.last) return null;
-    const n = this.next;
-    this.next += this.step;
-    return n;
+    for (let n = this.hint; n <= this.last; n += this.step) {
+      if (this.taken.has(n)) continue;
+      this.taken.add(n);
+      this.hint = n + this.step;
+      return n;
+    }
+    this.hint = this.last + this.step;
+    return null;
+  }
+
+  /** Take `n` itself; false when it is outside the pool or already taken. */
+  reserve(n: number): boolean {
+    if (!this.contains(n) || this.taken.has(n)) return false;
+    this.taken.add(n);
+    return true;
   }
 
   /** Give `n` back. Numbers never handed out, or given back twice, are ignored. */
   give(n: number): void {
-    if (n < this.first || n >= this.next || (n - this.first) % this.step !== 0 || this.free.includes(n)) return;
-    const at = this.free.findIndex((f) => f > n);
-    if (at < 0) this.free.push(n);
-    else this.free.splice(at, 0, n);
+    if (!this.taken.delete(n)) return;
+    if (n < this.hint) this.hint = n;
+  }
+
+  /** Whether `n` is one of the pool's numbers (taken or not). */
+  contains(n: number): boolean {
+    return Number.isInteger(n) && n >= this.first && n <= this.last && (n - this.first) % this.step === 0;
   }
 
   /** How many numbers are out. */
   get inUse(): number {
-    return (this.next - this.first) / this.step - this.free.length;
+    return this.taken.size;
   }
 }

@@ -25,10 +25,13 @@ import { DOORBELL_RIGHT, MSGQUEUE_RIGHT } from '../hyp/abi/rights.js';
 import type { Fdt } from '../machine/fdt/tree.js';
 import { encodeCells, encodeU32, encodeU64, encodeU64List } from '../machine/fdt/props.js';
 import { DtError, gicSpecifier } from './dt/hypervisor-node.js';
-import type { VdeviceConfig } from './dt/vm-config.js';
+import { ConfigError, type VdeviceConfig } from './dt/vm-config.js';
+import { RmError } from './rpc/index.js';
 import type { Hyp } from './hyp.js';
 import { HypResourceType, type HypResource } from './msgs/hyp-resources.js';
 
+/** doorbell_mask: all 64 flags. */
+const ALL_FLAGS = 0xffff_ffff_ffff_ffffn;
 const DEFAULT_MESSAGE_SIZE = 240;
 const DEFAULT_QUEUE_DEPTH = 8;
 
@@ -50,7 +53,23 @@ export interface VdevEnd {
   vmid: number;
   cspace: bigint;
   vic: bigint;
-  virq(): number;
+  /** A VIRQ in this end's VIC: the next free one, or `exact` (reserved beforehand, see configuredVirq). */
+  virq(exact?: number): number;
+}
+
+/**
+ * The VIRQ a guest-receiving doorbell's config names with `interrupts = <type num flags>` (a GIC
+ * SPI specifier, RM spec §1.1/§4.3: gunyah-test-vmm's `bell-<n>` irqfd doorbells), and whether it
+ * is edge-triggered (flags bit 0). Undefined when the config names none. [infer] Only SPIs are
+ * accepted: a PPI would be per-vCPU, which a doorbell cannot target.
+ */
+export function configuredVirq(d: VdeviceConfig): { virq: number; edge: boolean } | undefined {
+  if (d.type !== 'doorbell' || d.interrupts === undefined) return undefined;
+  const [type, num, flags] = d.interrupts;
+  if (d.interrupts.length !== 3 || type !== 0 || num === undefined || flags === undefined) {
+    throw new ConfigError(`${d.name}: interrupts must be one GIC SPI specifier <0 n flags>`, RmError.ARGUMENT_INVALID);
+  }
+  return { virq: num + 32, edge: (flags & 1) !== 0 };
 }
 
 /** What a vdevice's node may ask of the rest of the overlay when it is filled (VM_START). */
@@ -186,14 +205,19 @@ export function buildVdevices(
   const give = (cap: bigint, to: VdevEnd, rights: number): bigint =>
     hyp.must('cspace_copy_cap_from', root.cspace, cap, to.cspace, BigInt(rights), 0n);
   /** A doorbell the guest receives (its VIRQ on the guest's VIC) or rings (VIRQ on the owner's). */
-  const doorbell = (guestReceives: boolean, into: BuiltVdev) => {
+  const doorbell = (guestReceives: boolean, into: BuiltVdev, d?: VdeviceConfig) => {
     // VIRQs first: running out of them then leaves no object behind.
     const receiver = guestReceives ? guest : owner;
-    const virq = receiver.virq();
+    const named = guestReceives && d !== undefined ? configuredVirq(d) : undefined;
+    const virq = receiver.virq(named?.virq);
     const db = mk('doorbell');
     into.rootCaps.push(db);
     hyp.must('object_activate', db, 0n);
     hyp.must('doorbell_bind_virq', db, receiver.vic, BigInt(virq), 0n);
+    // An edge-triggered doorbell interrupt (an irqfd, e.g. a device's line the VMM raises): every
+    // flag is enabled and cleared as the VIRQ is raised, so each ring is one interrupt, and the
+    // guest never has to doorbell_receive (hypervisor-abi §5.2 doorbell_mask). [infer]
+    if (named?.edge) hyp.must('doorbell_mask', db, ALL_FLAGS, ALL_FLAGS, 0n);
     const guestCap = give(db, guest, guestReceives ? DOORBELL_RIGHT.receive : DOORBELL_RIGHT.send);
     const ownerCap = give(db, owner, guestReceives ? DOORBELL_RIGHT.send : DOORBELL_RIGHT.receive);
     into.ownerCaps.push(ownerCap);
@@ -233,7 +257,7 @@ export function buildVdevices(
     if (d.type === 'doorbell' || d.type === 'doorbell-source') {
       const guestReceives = d.type === 'doorbell';
       const b = entry(d, generate);
-      const bell = doorbell(guestReceives, b);
+      const bell = doorbell(guestReceives, b, d);
       const path = `${generate}@${bell.guestCap.toString(16)}`;
       b.node = {
         path,

@@ -34,6 +34,7 @@ import type { RmVm } from './rm.js';
 import {
   buildPeerVdevice,
   buildVdevices,
+  configuredVirq,
   destroyPeerVdevice,
   destroyVdevices,
   isPeerVdevice,
@@ -229,9 +230,11 @@ export class VmLifecycle {
       // A hypercall that fails while the VM's objects are built (the RM out of VIRQs, a VMID still
       // held by an addrspace) is a VM_INIT failure — NORESOURCE, INIT_FAILED (§2.2) — not an
       // exception out of the RM. It is thrown only after the owner and state checks passed.
-      if (!(e instanceof RmHypError) && !(e instanceof RmBootError)) throw e;
+      if (!(e instanceof RmHypError) && !(e instanceof RmBootError) && !(e instanceof ConfigError)) throw e;
       const d = vmInitMsg.request.decode(p);
-      return d.ok ? this.fail(d.value.vmid, RmError.NORESOURCE) : err(d.error);
+      // A vdevice the config describes wrongly (ConfigError: its own code) or that cannot be built.
+      const code = e instanceof ConfigError ? e.rmError : RmError.NORESOURCE;
+      return d.ok ? this.fail(d.value.vmid, code) : err(d.error);
     }
   }
 
@@ -272,7 +275,18 @@ export class VmLifecycle {
     }
     this.wakeVirqs.set(vmid, wake);
     // The config's vdevices between the VM and its owner (the RM link is built with the VM).
-    const guestVirq = (): number => this.guestVirq(vmid);
+    // VIRQs the config names (a doorbell's `interrupts`) are reserved first, so none of the VIRQs
+    // picked for other vdevices takes them.
+    for (const d of cfg.vdevices) {
+      const named = configuredVirq(d);
+      if (named !== undefined && !this.guestVirqPool(vmid).reserve(named.virq)) {
+        throw new ConfigError(
+          `${d.name}: interrupts: VIRQ ${named.virq} is not a free SPI of the VM (32–93)`,
+          RmError.ARGUMENT_INVALID,
+        );
+      }
+    }
+    const guestVirq = (exact?: number): number => (exact !== undefined ? exact : this.guestVirq(vmid));
     const built: BuiltVdev[] = [];
     this.vdevs.set(vmid, built); // filled as they are built, so a failure part-way leaves nothing untracked
     buildVdevices(
@@ -292,13 +306,17 @@ export class VmLifecycle {
   }
 
   /** A VIRQ in VM `vmid`'s own VIC for its vdevices; lowest free first. */
-  private guestVirq(vmid: number): number {
+  private guestVirqPool(vmid: number): NumberPool {
     let pool = this.guestVirqPools.get(vmid);
     if (pool === undefined) {
       pool = new NumberPool(32, 93);
       this.guestVirqPools.set(vmid, pool);
     }
-    const n = pool.take();
+    return pool;
+  }
+
+  private guestVirq(vmid: number): number {
+    const n = this.guestVirqPool(vmid).take();
     if (n === null) throw new RmBootError(`VM ${vmid} has no free VIRQ left for its vdevices`);
     return n;
   }

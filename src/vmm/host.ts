@@ -19,6 +19,7 @@ import { RmClient, describeFailure, type RmResult } from './rm-client/client.js'
 import { RmClientTransport } from './rm-client/transport.js';
 import type { Pause } from './rm-client/program.js';
 import { PLATFORM, platformDt } from './dt/platform.js';
+import { HOST_HLOS } from './system.js';
 
 /** Where every guest's RAM starts in its own IPA space (crosvm on Gunyah; RM spec §9.2). */
 export const GUEST_RAM_BASE = 0x8000_0000n;
@@ -27,10 +28,13 @@ const RM_LINK = { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_
 /** The primary's link VIRQs: TX (room again), RX (a message waits). */
 const LINK_VIRQS = [960, 961];
 /** The part of the primary's memory (IPA = PA) the host hands out as guest RAM. */
-const GUEST_POOL = { base: 0x4800_0000n, end: 0x8000_0000n };
+const GUEST_POOL = { base: 0x4800_0000n, end: HOST_HLOS.base + HOST_HLOS.size };
 /** The device tree goes in the last 2 MiB of a guest's RAM (it may grow there when the RM patches it). */
 const DT_ROOM = 0x20_0000n;
 const PAGE = 0x1000n;
+/** The label of the host's UART-interrupt doorbell in each guest's config. */
+const UART_IRQ_LABEL = 0x7561;
+const isStrings = (v: readonly unknown[]): v is readonly string[] => v.every((x) => typeof x === 'string');
 /** MEM_NOTIFY flags value SHARED (RM spec §2.8). */
 const MEM_NOTIFY_SHARED = 1;
 
@@ -71,7 +75,9 @@ export interface GuestSpec {
   /** A device tree to boot with instead of the generated one (the /gunyah-vm-config is added). */
   readonly dt?: Fdt;
   /** Extra VM-config vdevices (children of /gunyah-vm-config/vdevices), by node name. */
-  readonly vdevices?: Readonly<Record<string, Readonly<Record<string, string | number | bigint | true | string[]>>>>;
+  readonly vdevices?: Readonly<
+    Record<string, Readonly<Record<string, string | number | bigint | true | readonly string[] | readonly number[]>>>
+  >;
   /**
    * Memory donated to the guest before it starts (RM §6.1): the RM accepts each for it at the
    * fixed base of its shm vdevice with the same label (§2.8), and the guest owns it from then on.
@@ -237,7 +243,14 @@ export class HostVmm {
       .filter((r) => r.type === HypResourceType.VIRTUAL_CPU)
       .map((r) => ({ cap: r.capId, wakeVirq: r.virq, off: false, resume: 0n }));
     for (const vc of vcpus) v.irq!.enable(vc.wakeVirq, true);
-    const uart = new Pl011(spec.onConsole);
+    // The PL011's interrupt reaches the guest through a doorbell the RM bound to SPI 33 in its VIC
+    // (an irqfd, as crosvm's on Gunyah): rung on each rising edge of the line.
+    const bell = res.value.find((r) => r.type === HypResourceType.DOORBELL_SRC && r.label === UART_IRQ_LABEL);
+    let line = false;
+    const uart = new Pl011(spec.onConsole, (level) => {
+      if (level && !line && bell !== undefined) v.call('doorbell_send', bell.capId, 1n, 0n);
+      line = level;
+    });
     return { spec, vmid, handle: lend.value, hostBase, uart, vcpus, outcome: null };
   }
 
@@ -289,14 +302,22 @@ export class HostVmm {
     rpc.setString('vdevice-type', 'rm-rpc');
     rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
     rpc.setFlag('console-dev');
+    // The PL011's interrupt line: a doorbell the host rings, at the UART's SPI, edge (auto-cleared).
+    const irq = f.ensureNode('/gunyah-vm-config/vdevices/uart-irq');
+    irq.setString('vdevice-type', 'doorbell');
+    irq.setString('generate', '/hypervisor/uart-irq');
+    irq.setCells('label', [UART_IRQ_LABEL]);
+    irq.setFlag('peer-default');
+    irq.setCells('interrupts', [0, PLATFORM.uart.spi - 32, 1]);
     for (const [name, props] of Object.entries(spec.vdevices ?? {})) {
       const n = f.ensureNode(`/gunyah-vm-config/vdevices/${name}`);
       for (const [k, val] of Object.entries(props)) {
         if (val === true) n.setFlag(k);
         else if (typeof val === 'string') n.setString(k, val);
-        else if (Array.isArray(val)) n.setStrings(k, val);
         else if (typeof val === 'bigint') n.setCells(k, [Number(val >> 32n), Number(val & 0xffff_ffffn)]);
-        else n.setProperty(k, encodeCells([val]));
+        else if (typeof val === 'number') n.setProperty(k, encodeCells([val]));
+        else if (isStrings(val)) n.setStrings(k, val);
+        else n.setProperty(k, encodeCells(val as readonly number[]));
       }
     }
     return f;

@@ -69,8 +69,8 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], timeoutMs = 120_000): CliRun {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'latin1', timeout: timeoutMs });
+export function runCli(args: readonly string[], timeoutMs = 120_000, input?: string): CliRun {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'latin1', timeout: timeoutMs, input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
