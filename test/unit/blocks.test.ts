@@ -52,3 +52,20 @@ test('self-modifying code: a store over an already executed (and compiled) loop 
   cpu.run(302 + 9);
   assert.equal(cpu.x[0], 130n, 'the rewritten add #10 ran three times');
 });
+
+test('block cache: code in RAM more than 2 GiB above its base (offsets ≥ 2^31) runs — block ends are computed without 32-bit shifts', () => {
+  let out = '';
+  const b = new BareBoard({ ramMiB: 2560, onUartTx: (c) => (out += String.fromCharCode(c)) });
+  // x1 = 0x0900_0000; 'H', 'i', '\n' to UARTDR; PSCI SYSTEM_OFF (encodings from llvm-mc).
+  const w = [
+    0xd2a12001, 0x52800902, 0xb9000022, 0x52800d22, 0xb9000022, 0x52800142, 0xb9000022, 0xd2b08000, 0xf2800100,
+    0xd4000002, 0x14000000,
+  ];
+  const data = new Uint8Array(w.length * 4);
+  const dv = new DataView(data.buffer);
+  w.forEach((x, i) => dv.setUint32(4 * i, x >>> 0, true));
+  b.load([{ paddr: 0xc000_1000, data, memsz: data.length }], 0xc000_1000);
+  const r = b.run(1_000_000);
+  assert.equal(out, 'Hi\n');
+  assert.equal(r.stop, 'system-off');
+});

@@ -378,7 +378,7 @@ export class Cpu {
 
   private buildBlock(ro: number, slot: number): Block {
     const page = ro >>> 12;
-    const end = (page + 1) << 12;
+    const end = (page + 1) * 4096; // not `<< 12`: RAM offsets reach 2^31 and beyond
     const fns: Exec[] = [];
     const words: number[] = [];
     const dcKey = this.dcKey;
