@@ -178,28 +178,48 @@ async function runLoop(
   opts: RunOptions,
   con: { flush: () => void },
   trace: TraceBuffer | undefined,
-  input: (b: Buffer) => void,
+  input: ((b: Buffer) => void) | null,
   decide: (stop: SystemStop) => number | null,
 ): Promise<number> {
-  // Console input: while stdin is open, a system whose vCPUs all wait may be waiting for it.
-  let inputOpen = true;
+  // Console input: while stdin is open, a system whose vCPUs all wait may be waiting for it. A run
+  // with no console input (null) takes no stdin, and an idle system is stuck at once.
+  let inputOpen = input !== null;
   let wake: (() => void) | null = null;
   const onData = (b: Buffer): void => {
-    input(b);
+    input?.(b);
     wake?.();
   };
   const onEnd = (): void => {
     inputOpen = false;
     wake?.();
   };
-  process.stdin.on('data', onData);
-  process.stdin.on('end', onEnd);
-  process.stdin.on('error', onEnd);
+  if (input !== null) {
+    process.stdin.on('data', onData);
+    process.stdin.on('end', onEnd);
+    process.stdin.on('error', onEnd);
+  }
   const t0 = performance.now();
   let stop: SystemStop = 'limit';
+  // A long run shows its progress on a terminal (stderr), one line rewritten in place; piped, nothing.
+  const tty = process.stderr.isTTY === true;
+  let shown = t0;
+  let progressShown = false;
+  const progress = (): void => {
+    const now = performance.now();
+    if (!tty || now - shown < PROGRESS_MS) return;
+    shown = now;
+    progressShown = true;
+    const s = (now - t0) / 1000;
+    const insns = system.sys.instructions;
+    process.stderr.write(
+      `\rgunyah: ${s.toFixed(1)} s, ${(insns / 1e6).toFixed(1)} M instructions, ${(insns / s / 1e6).toFixed(1)} MIPS, ` +
+        `virtual ${(system.nowNs / 1e9).toFixed(3)} s\x1b[K`,
+    );
+  };
   try {
     for (let until = SLICE_NS; ; until += SLICE_NS) {
       stop = system.run(until);
+      progress();
       const code = decide(stop);
       if (code !== null) return code;
       if (system.rm.failure !== null) throw new CliError(system.rm.failure, EXIT_GUEST_FAILED);
@@ -220,11 +240,14 @@ async function runLoop(
       }
     }
   } finally {
+    if (progressShown) process.stderr.write('\r\x1b[K');
     con.flush();
-    process.stdin.off('data', onData);
-    process.stdin.off('end', onEnd);
-    process.stdin.off('error', onEnd);
-    process.stdin.pause();
+    if (input !== null) {
+      process.stdin.off('data', onData);
+      process.stdin.off('end', onEnd);
+      process.stdin.off('error', onEnd);
+      process.stdin.pause();
+    }
     const seconds = (performance.now() - t0) / 1000;
     if (trace && opts.trace) writeFileSync(opts.trace, traceChrome(trace.events));
     if (opts.stats) writeFileSync(opts.stats, JSON.stringify(systemStats(system, seconds, stop), null, 2) + '\n');
@@ -234,6 +257,7 @@ async function runLoop(
 /** --stats of a system run: instructions, seconds, MIPS, virtual time, hypercalls by name. */
 function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop): Record<string, unknown> {
   const instructions = system.sys.instructions;
+  const host = hosts.get(system);
   return {
     instructions,
     seconds: Number(seconds.toFixed(6)),
@@ -241,8 +265,26 @@ function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop): R
     virtualNs: system.nowNs,
     stop,
     hypercalls: Object.fromEntries([...system.hypercallCounts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    ...(host
+      ? {
+          // vcpu_run returns and VMMIO exits by kind, and how each guest ended.
+          exits: Object.fromEntries([...host.exits].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+          guests: host.outcomes.map((o) => ({
+            name: o.name,
+            vmid: o.vmid,
+            end: o.kind,
+            exitType: o.exitType ?? null,
+            why: o.message,
+          })),
+        }
+      : {}),
   };
 }
+
+/** The host VMM of each system run with one (for --stats). */
+const hosts = new WeakMap<GunyahSystem, HostVmm>();
+/** Wall time between progress lines on a terminal. */
+const PROGRESS_MS = 1000;
 
 /**
  * `run --kernel FILE` (no --bare): the whole system — hypervisor, RM, the host VMM on the primary —
@@ -299,6 +341,7 @@ async function runGuestKernel(opts: RunOptions): Promise<number> {
   let uartIn: ((b: Uint8Array) => void) | null = null;
   host.onGuestUart = (name, uart) => (uartIn = (b) => uart.receive(b));
   const system = new GunyahSystem({ onConsole: con.put, primary: { program: generatorProgram(host.body) }, trace });
+  hosts.set(system, host);
   return runLoop(
     system,
     opts,
@@ -339,12 +382,13 @@ async function runDemo(opts: RunOptions): Promise<number> {
     primary: { program: generatorProgram(host.body) },
     trace,
   });
+  hosts.set(system, host);
   return runLoop(
     system,
     opts,
     { flush: () => undefined },
     trace,
-    () => undefined,
+    null, // no VM reads the console: an idle system is stuck, not waiting for input
     (stop) => {
       if (stop !== 'idle' || host.outcomes.length < guests.length) return null;
       const bad = host.outcomes.find((o) => !(o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF));
@@ -396,12 +440,13 @@ async function runSystem(file: string, opts: RunOptions): Promise<number> {
     primary: { program: generatorProgram(host.body) },
     trace,
   });
+  hosts.set(system, host);
   return runLoop(
     system,
     opts,
     { flush: () => undefined },
     trace,
-    () => undefined,
+    null, // no VM reads the console: an idle system is stuck, not waiting for input
     (stop) => {
       if (stop !== 'idle' || host.outcomes.length < guests.length) return null;
       const bad = host.outcomes.find((o) => !(o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF));

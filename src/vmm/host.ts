@@ -29,6 +29,8 @@ const RM_LINK = { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_
 const LINK_VIRQS = [960, 961];
 /** The part of the primary's memory (IPA = PA) the host hands out as guest RAM. */
 const GUEST_POOL = { base: 0x4800_0000n, end: HOST_HLOS.base + HOST_HLOS.size };
+/** Bytes the host can hand out for all guests' RAM and donated memory together. */
+export const GUEST_POOL_SIZE = GUEST_POOL.end - GUEST_POOL.base;
 /** The device tree goes in the last 2 MiB of a guest's RAM (it may grow there when the RM patches it). */
 const DT_ROOM = 0x20_0000n;
 const PAGE = 0x1000n;

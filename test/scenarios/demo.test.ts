@@ -5,6 +5,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { runCli } from './guest-run.js';
 
 test('CLI run (the demo): alice and bob meet over their queues, alice lends bob a page she can then no longer read, bob answers through it, both power off; exit 0; the same story twice', () => {
@@ -35,4 +38,33 @@ test('CLI run (the demo): alice and bob meet over their queues, alice lends bob 
   assert.ok(at(/bob {3}\| accepted it/) < at(/alice \| reclaimed the page/));
   const b = runCli(['run']);
   assert.equal(b.stdout, a.stdout, 'deterministic: the same story twice');
+});
+
+test('CLI run --stats (the demo): instructions, seconds, MIPS, hypercalls by name, exits by reason (vcpu_run returns, VMMIO reads and writes) and how each guest ended', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gunyah-demo-'));
+  try {
+    const file = path.join(dir, 'stats.json');
+    const r = runCli(['run', '--stats', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    for (const k of ['instructions', 'seconds', 'mips']) assert.equal(typeof s[k], 'number', k);
+    const h = s.hypercalls as Record<string, number>;
+    assert.ok(h.vcpu_run! > 0 && h.msgqueue_send! > 0 && h.doorbell_send! >= 1, JSON.stringify(h));
+    const exits = s.exits as Record<string, number>;
+    // Every character a guest prints is one VMMIO write exit to the host's PL011.
+    const printed = r.stdout
+      .split('\n')
+      .filter((l) => /^(alice|bob {3}) \| /.test(l))
+      .reduce((n, l) => n + l.length - 7, 0);
+    assert.ok(exits.vmmio_write! >= printed, `${exits.vmmio_write} VMMIO writes for ${printed} characters`);
+    assert.deepEqual(
+      (s.guests as { name: string; exitType: number }[]).map((g) => [g.name, g.exitType]),
+      [
+        ['alice', 1],
+        ['bob', 1],
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -19,7 +19,8 @@ export const ROOT = ((): string => {
   return process.cwd();
 })();
 
-export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The command as it ships: the bundle `npm run build` makes (tools/bundle.ts), the package's bin. */
+export const CLI = path.join(ROOT, 'dist', 'gunyah.mjs');
 
 export function guestPath(name: string): string {
   return path.join(ROOT, 'guests', 'bin', name);

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { guestPath, runCli } from './guest-run.js';
@@ -105,5 +105,43 @@ test('CLI run --kernel: input it cannot boot — a missing file, an ELF outside 
     assertOneLine(runCli(['run', '--kernel', hi, '--mem', '3M']), 2, /multiple of 2 MiB/);
     assertOneLine(runCli(['run', '--kernel', hi, '--dtb', dtb]), 2, /bad\.dtb/);
     assertOneLine(runCli(['run', '--kernel', hi, '--frobnicate']), 2, /unknown option '--frobnicate'/);
+  });
+});
+
+test('CLI run --kernel: console input reaches the guest as PL011 receive interrupts (SPI 33 through the host\'s irqfd doorbell) — echo.elf waits in WFI, drains the RX FIFO on each interrupt, echoes each line, and ends on "q"', () => {
+  const r = runCli(
+    ['run', '--kernel', guestPath('echo.elf'), '--mem', '16M'],
+    120_000,
+    'hello world\nsecond line\nq\n',
+  );
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.equal(r.stderr, '');
+  const lines = r.stdout.split('\n');
+  assert.deepEqual(lines.slice(0, 3), ['echo: type a line; q ends', 'echo: hello world', 'echo: second line']);
+  assert.match(r.stdout, /^echo: bye after [1-9]\d* interrupt\(s\)$/m, 'it took interrupts, not polls');
+  assert.match(r.stdout, /^EXIT 0$/m);
+});
+
+test('CLI run --kernel: a guest waiting for console input when stdin is closed ends with exit 1 and one line (nothing can wake it)', () => {
+  const r = runCli(['run', '--kernel', guestPath('echo.elf'), '--mem', '16M'], 120_000, '');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^gunyah: every vCPU is waiting and nothing can wake them/);
+});
+
+test('CLI run --kernel --trace: the same guest and input twice give byte-identical consoles and traces (no wall clock, no randomness in the model)', () => {
+  withTmp((dir) => {
+    const runs = [1, 2].map((k) => {
+      const trace = path.join(dir, `t${k}.json`);
+      const r = runCli(
+        ['run', '--kernel', guestPath('echo.elf'), '--mem', '16M', '--trace', trace],
+        120_000,
+        'one\ntwo\nq\n',
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return { out: r.stdout, trace: readFileSync(trace, 'utf8') };
+    });
+    assert.equal(runs[0]!.out, runs[1]!.out);
+    assert.ok(runs[0]!.trace.length > 10_000, 'a trace with content');
+    assert.equal(runs[0]!.trace, runs[1]!.trace);
   });
 });

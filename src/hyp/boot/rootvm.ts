@@ -69,6 +69,12 @@ export interface RootVmOptions {
   bootCore?: number;
   /** sve_supported in the env (the modelled CPU has no SVE). Default false. */
   sveSupported?: boolean;
+  /**
+   * hlos_vm_size in the env: the primary's memory from HLOS_VM_BASE. Default HLOS_VM_SIZE (the QEMU
+   * platform's 1 GiB, written as is whatever the RAM: small test machines never start a primary). A
+   * size given here must be whole 2 MiB blocks inside RAM, clear of the RM region.
+   */
+  hlosSize?: number;
 }
 
 export interface RootVm {
@@ -137,6 +143,20 @@ export function buildRootVm(hv: Hypervisor, opts: RootVmOptions = {}): RootVm {
     );
   }
   const entry = opts.entry ?? images.runtimeIpa;
+  const hlosSize = opts.hlosSize ?? HLOS_VM_SIZE;
+  const hlosEnd = HLOS_VM_BASE + hlosSize;
+  if (
+    opts.hlosSize !== undefined &&
+    (hlosSize <= 0 ||
+      hlosSize % 0x20_0000 !== 0 ||
+      !mem.phys.contains(HLOS_VM_BASE, hlosSize) ||
+      (HLOS_VM_BASE < rmEnd && rm.base < hlosEnd))
+  ) {
+    throw new Error(
+      `root VM: the HLOS memory [0x${HLOS_VM_BASE.toString(16)}, 0x${hlosEnd.toString(16)}) must be whole 2 MiB ` +
+        `blocks inside RAM, clear of the RM region [0x${rm.base.toString(16)}, 0x${rmEnd.toString(16)})`,
+    );
+  }
 
   // Partition, cspace (with a cap to itself), the root vCPU: priority 32, affinity = the boot CPU,
   // critical (§11.1 items 1–3).
@@ -224,7 +244,7 @@ export function buildRootVm(hv: Hypervisor, opts: RootVmOptions = {}): RootVm {
     ['boot_core', bootCore],
     ['usable_cores', PLATFORM_USABLE_CORES],
     ['hlos_vm_base', HLOS_VM_BASE],
-    ['hlos_vm_size', HLOS_VM_SIZE],
+    ['hlos_vm_size', hlosSize],
     ['entry_hlos', HLOS_ENTRY],
     ['hlos_dt_base', HLOS_DT_BASE],
     ['hlos_ramfs_base', HLOS_RAMFS_BASE],
