@@ -13,7 +13,7 @@ import { readFdt, writeFdt } from '../machine/fdt/index.js';
 import { LoadError, isElf, parseElf, type Segment } from '../vmm/loader/elf.js';
 import { platformDt } from '../vmm/dt/platform.js';
 import { GunyahSystem, HLOS, SystemConfigError } from '../vmm/system.js';
-import { GUEST_RAM_BASE, HostVmm } from '../vmm/host.js';
+import { GUEST_RAM_BASE, HostVmm, type GuestSpec } from '../vmm/host.js';
 import { DTB_WINDOW, loadKernel, placeInitrd, validateDtb, type KernelLayout } from '../vmm/loader/kernel.js';
 import { generatorProgram } from '../vmm/rm-client/program.js';
 import { demoGuests, linePrefixer } from '../vmm/demo.js';
@@ -375,28 +375,7 @@ async function runDemo(opts: RunOptions): Promise<number> {
   write('gunyah-ts demo: the hypervisor boots the resource manager; the RM starts the primary VM, whose host');
   write('VMM creates two guest VMs, alice and bob, through RM RPC and runs them. Each guest finds the other');
   write("in its device tree's /hypervisor node.");
-  const host = new HostVmm(guests, (l) => write(l.replace(/^host: /, 'host  | ')));
-  const trace = opts.trace ? new TraceBuffer() : undefined;
-  const system = new GunyahSystem({
-    onConsole: () => undefined,
-    primary: { program: generatorProgram(host.body) },
-    trace,
-  });
-  hosts.set(system, host);
-  return runLoop(
-    system,
-    opts,
-    { flush: () => undefined },
-    trace,
-    null, // no VM reads the console: an idle system is stuck, not waiting for input
-    (stop) => {
-      if (stop !== 'idle' || host.outcomes.length < guests.length) return null;
-      const bad = host.outcomes.find((o) => !(o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF));
-      if (bad) throw new CliError(`${bad.name} ${bad.message}`, EXIT_GUEST_FAILED);
-      write('host  | both guests powered off; the demo is over');
-      return 0;
-    },
-  );
+  return runGuests(guests, opts, write, 'both guests powered off; the demo is over');
 }
 
 /**
@@ -433,6 +412,19 @@ async function runSystem(file: string, opts: RunOptions): Promise<number> {
     `host  | ${file}: ${count(sys.vms.length, 'VM')} (${sys.vms.map((v) => v.name).join(', ')}), ` +
       `${count(sys.links.length, 'link')}, ${count(sys.sharedMemory.length, 'shared-memory region')}`,
   );
+  return runGuests(guests, opts, write, 'every VM powered off');
+}
+
+/**
+ * Guests the host VMM creates and runs, their consoles already line-prefixed into `write`, the
+ * host's log as `host  | ...`; exit 0 once every guest powered off (then `done` is said).
+ */
+async function runGuests(
+  guests: GuestSpec[],
+  opts: RunOptions,
+  write: (line: string) => void,
+  done: string,
+): Promise<number> {
   const host = new HostVmm(guests, (l) => write(l.replace(/^host: /, 'host  | ')));
   const trace = opts.trace ? new TraceBuffer() : undefined;
   const system = new GunyahSystem({
@@ -451,7 +443,7 @@ async function runSystem(file: string, opts: RunOptions): Promise<number> {
       if (stop !== 'idle' || host.outcomes.length < guests.length) return null;
       const bad = host.outcomes.find((o) => !(o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF));
       if (bad) throw new CliError(`${bad.name} ${bad.message}`, EXIT_GUEST_FAILED);
-      write(`host  | every VM powered off`);
+      write(`host  | ${done}`);
       return 0;
     },
   );

@@ -36,6 +36,7 @@ import type { RmVcpu } from '../../src/rm/port.js';
 import { MESSAGES, MsgId, MsgType, RmError, fragmentMessage } from '../../src/rm/rpc/index.js';
 import * as M from '../../src/rm/msgs/index.js';
 import { VmState } from '../../src/rm/vm-mgmt.js';
+import { Rng as BaseRng } from '../helpers/gen.js';
 
 const MiB = 1024 * 1024;
 const ONES = 0xffff_ffff_ffff_ffffn;
@@ -50,42 +51,8 @@ const HOSTILE_SCRATCH = { rx: 0x1000n, tx: 0x1100n };
 
 // ------------------------------------------------------------------------------- seeded PRNG
 
-/** sfc32: a small seeded generator (no Math.random: runs repeat exactly). */
-class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-  constructor(seed: number) {
-    this.a = 0x9e37_79b9;
-    this.b = 0x243f_6a88;
-    this.c = 0xb7e1_5162;
-    this.d = seed >>> 0;
-    for (let i = 0; i < 15; i++) this.u32();
-  }
-  u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-  /** 0 ≤ n < k. */
-  int(k: number): number {
-    return Math.floor((this.u32() / 0x1_0000_0000) * k);
-  }
-  /** lo ≤ n ≤ hi. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.u32() / 0x1_0000_0000 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
+/** The seeded generator of test/helpers/gen.ts (no Math.random: runs repeat exactly), plus bytes. */
+class Rng extends BaseRng {
   bytes(n: number): Uint8Array {
     const b = new Uint8Array(n);
     for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff;
@@ -231,34 +198,34 @@ const INTERESTING_U32 = [0, 1, 3, 0x80, 0x81, 0xff, 0x1ff, 0x200, 0x201, 0xffff,
 /** A mutated copy of `p` (or, now and then, `p` as it is). */
 function mutate(rng: Rng, p: Uint8Array): Uint8Array {
   let b: Uint8Array = p.slice();
-  const rounds = rng.range(0, 3);
+  const rounds = rng.int(0, 3);
   for (let r = 0; r < rounds; r++) {
-    switch (rng.int(7)) {
+    switch (rng.below(7)) {
       case 0: // flip bits
-        if (b.length > 0) for (let k = rng.range(1, 4); k > 0; k--) b[rng.int(b.length)]! ^= 1 << rng.int(8);
+        if (b.length > 0) for (let k = rng.int(1, 4); k > 0; k--) b[rng.below(b.length)]! ^= 1 << rng.below(8);
         break;
       case 1: // an interesting byte
-        if (b.length > 0) b[rng.int(b.length)] = rng.pick([0, 1, 0x7f, 0x80, 0xff]);
+        if (b.length > 0) b[rng.below(b.length)] = rng.pick([0, 1, 0x7f, 0x80, 0xff]);
         break;
       case 2: // an interesting u16/u32 at an aligned offset (lengths, counts, handles, VMIDs)
         if (b.length >= 4) {
-          const at = rng.int(b.length >> 2) * 4;
+          const at = rng.below(b.length >> 2) * 4;
           const v = rng.pick(INTERESTING_U32);
           const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
           if (rng.chance(0.5)) dv.setUint32(at, v >>> 0, true);
-          else dv.setUint16(at + 2 * rng.int(2), v & 0xffff, true);
+          else dv.setUint16(at + 2 * rng.below(2), v & 0xffff, true);
         }
         break;
       case 3: // truncate
-        b = b.slice(0, rng.int(b.length + 1));
+        b = b.slice(0, rng.below(b.length + 1));
         break;
       case 4: // extend
-        b = concat(b, rng.bytes(rng.chance(0.9) ? rng.range(1, 16) : rng.range(200, 2000)));
+        b = concat(b, rng.bytes(rng.chance(0.9) ? rng.int(1, 16) : rng.int(200, 2000)));
         break;
       case 5: // duplicate a chunk (a list's entries no longer match its count)
         if (b.length > 0) {
-          const at = rng.int(b.length);
-          const n = rng.range(1, Math.min(32, b.length - at));
+          const at = rng.below(b.length);
+          const n = rng.int(1, Math.min(32, b.length - at));
           b = concat(b.slice(0, at + n), b.slice(at, at + n), b.slice(at + n));
         }
         break;
@@ -429,35 +396,38 @@ function* hostile(v: RmVcpu, seed: number, budget: number, log: HostileLog): Pro
     if (payload.length > 63 * 232) payload = payload.slice(0, 63 * 232);
     // Mostly a REQUEST; sometimes a type a client may not send (§1.5: dropped, no reply).
     const type = rng.chance(0.9) ? MsgType.REQUEST : rng.pick([MsgType.REPLY, MsgType.NOTIFICATION]);
-    return fragmentMessage({ type, seq: rng.int(0x1_0000), msgId: base.msgId, payload }, 'rm');
+    return fragmentMessage({ type, seq: rng.below(0x1_0000), msgId: base.msgId, payload }, 'rm');
   };
   /** A message of `n` packets with a random payload, well formed. */
   const longMessage = (n: number): Uint8Array[] => {
-    const payload = rng.bytes((n - 1) * 232 + rng.range(1, 232));
-    return fragmentMessage({ type: MsgType.REQUEST, seq: rng.int(0x1_0000), msgId: rng.pick(ALL_IDS), payload }, 'rm');
+    const payload = rng.bytes((n - 1) * 232 + rng.int(1, 232));
+    return fragmentMessage(
+      { type: MsgType.REQUEST, seq: rng.below(0x1_0000), msgId: rng.pick(ALL_IDS), payload },
+      'rm',
+    );
   };
 
   let last: Uint8Array[] = [];
   while (log.sent < budget) {
-    const what = rng.int(100);
+    const what = rng.below(100);
     let packets: Uint8Array[];
     let kind: string;
     if (what < 12) {
       kind = 'random bytes';
-      const p = rng.bytes(rng.range(1, 240));
+      const p = rng.bytes(rng.int(1, 240));
       if (rng.chance(0.5)) p[0] = 0x21;
       packets = [p];
     } else if (what < 27) {
       kind = 'random header';
       const id = rng.chance(0.8) ? rng.pick(ALL_IDS) : rng.u32();
-      packets = [concat(header(rng.int(4), rng.int(64), rng.int(0x1_0000), id), rng.bytes(rng.range(0, 232)))];
+      packets = [concat(header(rng.below(4), rng.below(64), rng.below(0x1_0000), id), rng.bytes(rng.int(0, 232)))];
     } else if (what < 72) {
       kind = 'mutated request';
       packets = mutatedPackets();
     } else if (what < 78) {
       kind = 'truncated message';
-      const m = longMessage(rng.chance(0.8) ? rng.range(2, 12) : rng.range(13, 63));
-      packets = m.slice(0, rng.range(1, m.length - 1));
+      const m = longMessage(rng.chance(0.8) ? rng.int(2, 12) : rng.int(13, 63));
+      packets = m.slice(0, rng.int(1, m.length - 1));
     } else if (what < 86) {
       kind = 'stray continuation';
       // A continuation of the last message (extra, or with one field off), or of nothing.
@@ -466,30 +436,30 @@ function* hostile(v: RmVcpu, seed: number, budget: number, log: HostileLog): Pro
       const seq = dv.getUint16(2, true) + (rng.chance(0.5) ? 0 : 1);
       const frags = (ref[1]! >> 2) + (rng.chance(0.7) ? 0 : 1);
       const id = rng.chance(0.8) ? dv.getUint32(4, true) : rng.pick(ALL_IDS);
-      packets = [concat(header(0, frags, seq, id), rng.bytes(rng.range(0, 232)))];
+      packets = [concat(header(0, frags, seq, id), rng.bytes(rng.int(0, 232)))];
     } else if (what < 92) {
       kind = 'reordered or duplicated';
-      const m = longMessage(rng.range(2, 12));
+      const m = longMessage(rng.int(2, 12));
       packets = m.slice();
-      const i = rng.int(packets.length);
-      const j = rng.int(packets.length);
+      const i = rng.below(packets.length);
+      const j = rng.below(packets.length);
       if (rng.chance(0.5)) [packets[i], packets[j]] = [packets[j]!, packets[i]!];
       else packets.splice(i, 0, packets[j]!);
     } else if (what < 97) {
       kind = 'burst';
       // Many small requests back to back: the queue fills, and so does the RM's way back.
       packets = [];
-      for (let k = rng.range(8, 24); k > 0; k--) {
+      for (let k = rng.int(8, 24); k > 0; k--) {
         packets.push(
           ...fragmentMessage(
-            { type: MsgType.REQUEST, seq: rng.int(0x1_0000), msgId: MsgId.VM_GET_VMID, payload: new Uint8Array(0) },
+            { type: MsgType.REQUEST, seq: rng.below(0x1_0000), msgId: MsgId.VM_GET_VMID, payload: new Uint8Array(0) },
             'rm',
           ),
         );
       }
     } else {
       kind = 'long message';
-      packets = longMessage(rng.range(9, 63));
+      packets = longMessage(rng.int(9, 63));
     }
     last = packets;
     for (const p of packets) {
