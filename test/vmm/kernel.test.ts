@@ -12,8 +12,9 @@
 // LINUX_HINT); without it that test is skipped with a warning.
 
 import { test } from 'node:test';
+import { LINUX_HINT, findLinux } from '../helpers/linux.js';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fdt, writeFdt } from '../../src/machine/fdt/index.js';
@@ -423,21 +424,6 @@ test('booting.rst: a DTB file over 2 MiB is refused', () => {
 });
 
 // ---- a real Debian kernel ----
-
-const LINUX_HINT =
-  'set GUNYAH_LINUX_IMAGE to an arm64 Image, or unpack one into tmp/linux/: ' +
-  'apt-get download linux-image-6.1.0-*-cloud-arm64:arm64 (needs the arm64 package lists) && ' +
-  'dpkg-deb -x linux-image-*.deb tmp/linux';
-
-function findLinux(): string | null {
-  if (process.env.GUNYAH_LINUX_IMAGE) return process.env.GUNYAH_LINUX_IMAGE;
-  const dir = path.join(ROOT, 'tmp', 'linux', 'boot');
-  if (!existsSync(dir)) return null;
-  const f = readdirSync(dir)
-    .filter((n) => /^vmlinuz-.*-arm64$/.test(n))
-    .sort();
-  return f.length ? path.join(dir, f[f.length - 1]!) : null;
-}
 
 test('booting.rst on a real kernel: Debian arm64 vmlinuz is a little-endian Image with a PE header at res5, loaded at the RAM base', (t) => {
   const file = findLinux();
