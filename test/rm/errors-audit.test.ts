@@ -209,23 +209,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import {
-  ResourceManager,
-  PRIMARY_LINK_RX_VIRQ,
-  PRIMARY_LINK_TX_VIRQ,
-  SECONDARY_LINK_RX_VIRQ,
-  SECONDARY_LINK_TX_VIRQ,
-} from '../../src/rm/rm.js';
-import { RmClientTransport, rmCall, type CallOutcome } from '../../src/vmm/rm-client/transport.js';
+import type { Hypervisor } from '../../src/hyp/hypervisor.js';
+import type { ResourceManager } from '../../src/rm/rm.js';
+import { rmCall, type CallOutcome, type RmClientTransport } from '../../src/vmm/rm-client/transport.js';
 import { generatorProgram, type Pause } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
 import type { RpcMessage } from '../../src/rm/rpc/index.js';
 import { REQUEST_MESSAGES } from '../../src/rm/msgs/index.js';
 import { vmMisc } from '../../src/rm/vm-misc.js';
-import { Fdt, writeFdt } from '../../src/machine/fdt/index.js';
-import { encodeCells } from '../../src/machine/fdt/props.js';
+import { buildGuest, guestDt as vmConfigDt, newSystem, rmLink } from './harness.js';
 
 // ------------------------------------------------------------------ numbers from the spec
 
@@ -405,7 +397,6 @@ const consoleWrite = (target: number, s: string): Uint8Array => bytes(u16(target
 
 // ------------------------------------------------------------------ guest images (§4.3, §9.2)
 
-const MiB = 1024 * 1024;
 const GUEST_BASE = 0x8000_0000n;
 const PARCEL_SIZE = 0x20_0000n;
 const DT_OFFSET = 0x1_0000n;
@@ -419,30 +410,7 @@ const PAGE_B = 0x4020_0000n;
 const PAGE_C = 0x4030_0000n;
 
 /** The VM-config DT a VMM supplies (§4.3, §9.2): memory, a CPU, PSCI, the rm-rpc vdevice. */
-function guestDt(): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  const mem = f.addNode('/memory');
-  mem.setString('device_type', 'memory');
-  mem.setProperty('reg', encodeCells([0, Number(GUEST_BASE), 0, Number(PARCEL_SIZE)]));
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.lookup('/cpus')!.setCells('#size-cells', [0]);
-  const cpu = f.addNode('/cpus/cpu@0');
-  cpu.setString('device_type', 'cpu');
-  cpu.setCells('reg', [0]);
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  cfg.setString('image-name', 'audit');
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vcpus').setString('affinity', 'proxy');
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  return writeFdt(f);
-}
+const guestDt = (): Uint8Array => vmConfigDt({ imageName: 'audit' });
 
 /** VM_CONFIG_IMAGE: 40 bytes (§2.2), image at 0, the DT at DT_OFFSET. */
 const configImageReq = (vmid: number, handle: number, auth = 0): Uint8Array =>
@@ -554,11 +522,8 @@ function runSystem(
   guest: Body | null,
   probes: { primary?: bigint[]; guest?: bigint[] } = {},
 ): ResourceManager {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  const rmRunner = sys.addNative(root.thread, rm);
+  const system = newSystem();
+  const { hv, sys, rm } = system;
   let phase = 0;
   let spawned = 0;
   sys.spawn = () => {
@@ -566,17 +531,7 @@ function runSystem(
     if (n > 1) return 'emulate';
     const isPrimary = n === 0;
     return generatorProgram(function* (v: RmVcpu) {
-      const irq = v.irq!;
-      irq.init();
-      for (const x of isPrimary
-        ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ]
-        : [SECONDARY_LINK_TX_VIRQ, SECONDARY_LINK_RX_VIRQ])
-        irq.enable(x);
-      const t = new RmClientTransport(v, {
-        txCap: 0n,
-        rxCap: 1n,
-        scratch: isPrimary ? PRIMARY_SCRATCH : GUEST_SCRATCH,
-      });
+      const { irq, t } = rmLink(v, { secondary: !isPrimary, scratch: isPrimary ? PRIMARY_SCRATCH : GUEST_SCRATCH });
       const mine = (isPrimary ? probes.primary : probes.guest) ?? [];
       const snapshot = () =>
         world(rm, hv) + json(mine.map((ipa) => (typeof v.memory!.read(ipa, 1) === 'number' ? 'no access' : 'access')));
@@ -623,14 +578,7 @@ function runSystem(
   };
   if (guest !== null) {
     assert.equal(sys.run(1_000_000), 'limit', 'the primary waits for its guest');
-    const v = rmRunner.vcpu;
-    const vm = rm.buildSecondary(v, GUEST, { proxy: false });
-    const me = v.call('partition_create_memextent', root.caps.partition, root.caps.cspace, 0n).x[1]!;
-    assert.equal(v.call('memextent_configure', me, GUEST_PAGE_PA, PAGE, 7n, 0n).e, 0);
-    assert.equal(v.call('object_activate', me, 0n).e, 0);
-    assert.equal(v.call('addrspace_map', vm.addrspace, me, 0x1000n, 7n | (7n << 4n) | (15n << 16n), 0n, 0n, 0n).e, 0);
-    assert.equal(v.call('vcpu_set_affinity', vm.vcpus[0]!, 0n, 0xffff_ffff_ffff_ffffn).e, 0);
-    assert.equal(v.call('vcpu_poweron', vm.vcpus[0]!, 0n, 0n, 0n).e, 0);
+    buildGuest(system, GUEST);
   }
   phase = 1;
   assert.equal(sys.run(3_000_000_000), 'idle');

@@ -9,64 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
-import { RmClientTransport } from '../../src/vmm/rm-client/transport.js';
-import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
-import { generatorProgram } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
 import type { DecodedNotification } from '../../src/rm/msgs/index.js';
-import { Fdt, writeFdt } from '../../src/machine/fdt/index.js';
-import { encodeCells } from '../../src/machine/fdt/props.js';
 import { parseElf } from '../../src/vmm/loader/elf.js';
+import { createVm, guestDt, must, primarySystem, rmLink, runWithUart } from './harness.js';
 
-const MiB = 1024 * 1024;
-/** The guest's memory inside the primary's RAM (IPA = PA there), and where the guest sees it. */
-const GUEST_PA = 0x4800_0000n;
-const GUEST_SIZE = 0x20_0000n;
+/** Where the guest sees its memory. */
 const GUEST_BASE = 0x8000_0000n;
 /** Above the image, its .bss and its stacks (the image's end is checked below). */
 const DT_OFFSET = 0x10_0000n;
-const DT_SIZE = 0x4000n;
-/** The PL011 the guest's runtime prints on (guests/rt/rt.c). */
-const UART_DR = 0x0900_0000n;
-const UART_FR = 0x0900_0018n;
-const UART_FR_EMPTY = 0x90n; // TXFE | RXFE
-
-/** vcpu_run states (hypervisor-abi.md §8.4). */
-const READY = 0;
-const EXPECTS_WAKEUP = 1;
-const POWERED_OFF = 2;
-const VMMIO_READ = 4;
-const VMMIO_WRITE = 5;
-
-/** The VM-config DT a VMM supplies (§4.3, §9.2): memory, a CPU, PSCI, and the rm-rpc vdevice. */
-function guestDt(): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  const mem = f.addNode('/memory');
-  mem.setString('device_type', 'memory');
-  mem.setProperty('reg', encodeCells([0, Number(GUEST_BASE), 0, Number(GUEST_SIZE)]));
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.lookup('/cpus')!.setCells('#size-cells', [0]);
-  const cpu = f.addNode('/cpus/cpu@0');
-  cpu.setString('device_type', 'cpu');
-  cpu.setCells('reg', [0]);
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  cfg.setString('image-name', 'fdt-check');
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vcpus').setString('affinity', 'proxy');
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  rpc.setFlag('console-dev');
-  return writeFdt(f);
-}
 
 /** fdt-check.elf as bytes at offsets from the guest's RAM base (its .bss zero). */
 function guestImage(): { bytes: Uint8Array; entry: bigint } {
@@ -91,113 +42,44 @@ interface Run {
 }
 
 function runFdtCheck(): Run {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
   const image = guestImage();
   assert.equal(image.entry, GUEST_BASE, 'entry at the image start');
   const run: Run = { out: '', stop: '', rmFailure: null, notes: [], steps: [], vmid: -1 };
-  let spawned = 0;
-  sys.spawn = () => {
-    if (spawned++ > 0) return 'emulate'; // the guest's vCPU: real code
-    return generatorProgram(function* (v: RmVcpu) {
-      const irq = v.irq!;
-      irq.init();
-      irq.enable(PRIMARY_LINK_TX_VIRQ);
-      irq.enable(PRIMARY_LINK_RX_VIRQ);
-      const c = new RmClient(
-        new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_1100n } }),
-        irq,
-      );
-      const must = <T>(what: string, r: RmResult<T>): T => {
-        if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-        run.steps.push(what);
-        return r.value;
-      };
-      const vmid = must('allocate', yield* c.vmAllocate(0));
-      run.vmid = vmid;
-      const mem = v.memory!;
-      assert.equal(mem.write(GUEST_PA, image.bytes), 0);
-      assert.equal(mem.write(GUEST_PA + DT_OFFSET, guestDt()), 0);
-      const handle = must(
-        'lend',
-        yield* c.memLend({
-          memType: 0,
-          flags: 0,
-          label: 0,
-          acl: [{ vmid, rights: 7 }],
-          sgl: [{ ipa: GUEST_PA, size: GUEST_SIZE }],
-          attrs: [],
-        }),
-      );
-      must(
-        'config image',
-        yield* c.vmConfigImage({
-          vmid,
-          authType: 0,
-          memparcel: handle,
-          imageOffset: 0n,
-          imageSize: BigInt(image.bytes.length),
-          dtOffset: DT_OFFSET,
-          dtSize: DT_SIZE,
-        }),
-      );
-      must('init', yield* c.vmInit(vmid));
-      const res = must('resources', yield* c.vmGetHypResources(vmid));
-      const vcpu = res.find((r) => r.type === 4);
-      assert.ok(vcpu, 'a VIRTUAL_CPU resource');
-      irq.enable(vcpu.virq, true);
-      must('start', yield* c.vmStart(vmid));
-      run.notes.push(...c.takeNotifications());
-      const ok = <T>(what: string, r: RmResult<T>): T => {
-        if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-        return r.value;
-      };
-      // The owner's side of the guest's console (§2.5), to send it notifications.
-      ok('console open', yield* c.consoleOpen(vmid));
-      const text = (s: string) => new TextEncoder().encode(s);
-      let sent = 0;
-      // The VMM: run the vCPU, emulate the UART on its VMMIO exits, until it powers off.
-      let resume = 0n;
-      let off = false;
-      for (let i = 0; i < 1_000_000 && !off; i++) {
-        if (sent === 0 && run.out.includes('console open\n')) {
-          for (sent = 1; sent <= 10; sent++) ok('console write', yield* c.consoleWrite(vmid, text(`msg ${sent}`)));
-        }
-        if (sent === 11 && run.out.includes('waiting\n')) {
-          ok('console write', yield* c.consoleWrite(vmid, text('bye')));
-          sent++;
-        }
-        const r = v.call('vcpu_run', vcpu.capId, resume, 0n, 0n, 0n);
-        assert.equal(r.e, 0, 'vcpu_run');
-        resume = 0n;
-        const [state, ipa, size, value] = [Number(r.x[1]), r.x[2]!, r.x[3]!, r.x[4]!];
-        switch (state) {
-          case VMMIO_WRITE:
-            if (ipa === UART_DR) run.out += String.fromCharCode(Number(value & 0xffn));
-            break;
-          case VMMIO_READ:
-            assert.ok(size >= 1n && size <= 8n, 'access size');
-            resume = ipa === UART_FR ? UART_FR_EMPTY : 0n;
-            break;
-          case POWERED_OFF:
-            off = true;
-            break;
-          case EXPECTS_WAKEUP: // in WFI for its RM link: let the RM answer
-          case READY:
-            yield 'yield';
-            break;
-          default:
-            throw new Error(`vcpu_run state ${state} (data ${ipa} ${size} ${value}); output so far:\n${run.out}`);
-        }
-      }
-      assert.ok(off, `the guest powers off; output:\n${run.out}`);
-      run.steps.push('guest off');
-      while (!run.notes.some((n) => n.name === 'NOTIFY_VM_EXITED')) run.notes.push(...(yield* c.nextNotifications()));
+  // The guest's vCPU runs real code.
+  const { sys, rm } = primarySystem(function* (v: RmVcpu) {
+    const { irq, c } = rmLink(v);
+    const { vmid } = yield* createVm(v, c, {
+      code: image.bytes,
+      dt: guestDt({ imageName: 'fdt-check', consoleDev: true }),
+      imageSize: BigInt(image.bytes.length),
+      dtOffset: DT_OFFSET,
+      steps: run.steps,
     });
-  };
+    run.vmid = vmid;
+    const res = must('resources', yield* c.vmGetHypResources(vmid), run.steps);
+    const vcpu = res.find((r) => r.type === 4);
+    assert.ok(vcpu, 'a VIRTUAL_CPU resource');
+    irq.enable(vcpu.virq, true);
+    must('start', yield* c.vmStart(vmid), run.steps);
+    run.notes.push(...c.takeNotifications());
+    // The owner's side of the guest's console (§2.5), to send it notifications.
+    must('console open', yield* c.consoleOpen(vmid));
+    const text = (s: string) => new TextEncoder().encode(s);
+    let sent = 0;
+    // The VMM: run the vCPU, emulate the UART on its VMMIO exits, until it powers off.
+    const off = yield* runWithUart(v, vcpu.capId, run, function* () {
+      if (sent === 0 && run.out.includes('console open\n')) {
+        for (sent = 1; sent <= 10; sent++) must('console write', yield* c.consoleWrite(vmid, text(`msg ${sent}`)));
+      }
+      if (sent === 11 && run.out.includes('waiting\n')) {
+        must('console write', yield* c.consoleWrite(vmid, text('bye')));
+        sent++;
+      }
+    });
+    assert.ok(off, `the guest powers off; output:\n${run.out}`);
+    run.steps.push('guest off');
+    while (!run.notes.some((n) => n.name === 'NOTIFY_VM_EXITED')) run.notes.push(...(yield* c.nextNotifications()));
+  });
   run.stop = sys.run(4_000_000_000);
   run.rmFailure = rm.failure;
   return run;

@@ -8,22 +8,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import {
-  ResourceManager,
-  PRIMARY_LINK_RX_VIRQ,
-  PRIMARY_LINK_TX_VIRQ,
-  SECONDARY_LINK_RX_VIRQ,
-  SECONDARY_LINK_TX_VIRQ,
-} from '../../src/rm/rm.js';
-import { RmClientTransport, rmCall, type CallOutcome } from '../../src/vmm/rm-client/transport.js';
-import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
-import { generatorProgram, type Pause } from '../../src/vmm/rm-client/program.js';
+import type { Hypervisor } from '../../src/hyp/hypervisor.js';
+import { rmCall, type CallOutcome } from '../../src/vmm/rm-client/transport.js';
+import type { RmClient } from '../../src/vmm/rm-client/client.js';
+import type { Pause } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu, HypCallResult } from '../../src/rm/port.js';
 import type { AclEntry, AttrEntry } from '../../src/rm/msgs/index.js';
-import { Fdt, writeFdt } from '../../src/machine/fdt/index.js';
-import { encodeCells } from '../../src/machine/fdt/props.js';
+import { guestDt as vmConfigDt, must, primarySystem, rmLink, type GuestDtOptions } from './harness.js';
 
 // ------------------------------------------------------------------ numbers from the spec
 
@@ -79,7 +70,6 @@ const RWX = 7;
 
 // ------------------------------------------------------------------ guest memory and images
 
-const MiB = 1024 * 1024;
 /** Where the guests' RAM is in their own IPA space (crosvm's base, §9.2). */
 const GUEST_BASE = 0x8000_0000n;
 const PARCEL_SIZE = 0x20_0000n;
@@ -87,6 +77,8 @@ const DT_OFFSET = 0x1_0000n;
 const DT_SIZE = 0x4000n;
 /** Parcel k comes from this range of the primary's RAM (IPA = PA there). */
 const slotPa = (k: number): bigint => 0x4800_0000n + BigInt(k) * PARCEL_SIZE;
+/** A guest's own RM link buffers, in its RAM (the image parcel, accepted at GUEST_BASE). */
+const GUEST_SCRATCH = { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n };
 
 // A64 guest programs (encodings checked against llvm-mc).
 const HVC_0 = 0xd4000002;
@@ -109,43 +101,14 @@ const G_RESET2_64 = [0xd2b88000, 0xf2800240, ...RESET2_ARGS, HVC_0, B_SELF];
  */
 const G_EXCEPTION_LOOP = [0xd2b00001, 0xd518c001, 0xd5033fdf, 0x00000000];
 
-interface DtOptions {
-  /** The input DT already has a /hypervisor node (§4.1 precondition). */
-  hypervisor?: boolean;
-  /** /gunyah-vm-config/memory base-address (§4.3). */
-  baseAddress?: bigint;
-  /** /gunyah-vm-config vm-attrs (§3, §4.3). */
-  attrs?: string[];
-}
+/**
+ * What the tests vary in the VM-config DT: a /hypervisor node already there (§4.1 precondition),
+ * /gunyah-vm-config/memory base-address and vm-attrs (§3, §4.3).
+ */
+type DtOptions = Pick<GuestDtOptions, 'hypervisor' | 'baseAddress' | 'attrs'>;
 
 /** The VM-config DT a VMM supplies (§4.3, §9.2): memory, a CPU, PSCI, the rm-rpc vdevice. */
-function guestDt(o: DtOptions = {}): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  const mem = f.addNode('/memory');
-  mem.setString('device_type', 'memory');
-  mem.setProperty('reg', encodeCells([0, Number(GUEST_BASE), 0, Number(PARCEL_SIZE)]));
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.lookup('/cpus')!.setCells('#size-cells', [0]);
-  const cpu = f.addNode('/cpus/cpu@0');
-  cpu.setString('device_type', 'cpu');
-  cpu.setCells('reg', [0]);
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  if (o.hypervisor) f.addNode('/hypervisor').setStrings('compatible', ['simple-bus']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  cfg.setString('image-name', 'errors');
-  if (o.attrs) cfg.setStrings('vm-attrs', o.attrs);
-  const base = o.baseAddress ?? GUEST_BASE;
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [Number(base >> 32n), Number(base & 0xffff_ffffn)]);
-  f.addNode('/gunyah-vm-config/vcpus').setString('affinity', 'proxy');
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  return writeFdt(f);
-}
+const guestDt = (o: DtOptions = {}): Uint8Array => vmConfigDt({ ...o, imageName: 'errors' });
 
 const words = (w: readonly number[]): Uint8Array => {
   const out = new Uint8Array(4 * w.length);
@@ -175,6 +138,18 @@ function configImageReq(
   dv.setBigUint64(32, o.dtSize ?? DT_SIZE, true);
   return b;
 }
+
+/** VM_CONFIG_IMAGE through the client: the image at 0 (0x1000 bytes), the DT at DT_OFFSET (`dtSize` bytes). */
+const configImage = (m: Vmm, vmid: number, handle: number, dtSize = DT_SIZE) =>
+  m.c.vmConfigImage({
+    vmid,
+    authType: 0,
+    memparcel: handle,
+    imageOffset: 0n,
+    imageSize: 0x1000n,
+    dtOffset: DT_OFFSET,
+    dtSize,
+  });
 
 /** VM_STOP: `{u16 vmid; u8 flags; u8 res; u32 stop_reason}`. */
 function stopReq(vmid: number, flags: number, reason: number): Uint8Array {
@@ -254,34 +229,18 @@ type GuestBody = (v: RmVcpu) => Generator<Pause, void, void>;
  * on takes the next of `guests` as its native program ('emulate' or none left: real code).
  */
 function runSystem(guests: (GuestBody | 'emulate')[], body: VmmBody, rmAbort?: RegExp): void {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
   let at = 'start';
   let finished = false;
-  let spawned = 0;
-  sys.spawn = () => {
-    if (spawned++ > 0) {
-      const g = guests.shift() ?? 'emulate';
-      return g === 'emulate' ? 'emulate' : generatorProgram(g);
-    }
-    return generatorProgram(function* (raw: RmVcpu) {
-      const irq = raw.irq!;
-      irq.init();
-      irq.enable(PRIMARY_LINK_TX_VIRQ);
-      irq.enable(PRIMARY_LINK_RX_VIRQ);
+  const { sys, rm } = primarySystem(
+    function* (raw: RmVcpu, { hv }) {
       const wire: Packet[] = [];
       const v = tap(raw, 1n, wire);
-      const c = new RmClient(
-        new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_1100n } }),
-        irq,
-      );
+      const { c } = rmLink(raw, { via: v });
       yield* body({ v, c, hv, wire, step: (s) => (at = s) });
       finished = true;
-    });
-  };
+    },
+    () => guests.shift() ?? 'emulate',
+  );
   assert.equal(sys.run(4_000_000_000), 'idle');
   if (rmAbort) {
     // The RM stopped on purpose: the VMM is left waiting for it.
@@ -295,12 +254,6 @@ function runSystem(guests: (GuestBody | 'emulate')[], body: VmmBody, rmAbort?: R
 /** Live hypervisor objects by type. */
 function liveCounts(hv: Hypervisor): Record<string, number> {
   return Object.fromEntries(OBJECT_TYPES.map((t) => [t, hv.liveOf(t).length]));
-}
-
-/** The value of an RmClient result, or a failed assertion naming the step. */
-function must<T>(what: string, r: RmResult<T>): T {
-  if (!r.ok) assert.fail(`${what}: ${describeFailure(r)}`);
-  return r.value;
 }
 
 /** The error word of a raw call (a link failure is a failed assertion). */
@@ -390,18 +343,7 @@ function* startVm(m: Vmm, k: number, code: readonly number[], dt?: DtOptions): G
   m.step(`start a VM with slot ${k}`);
   const vmid = must('allocate', yield* m.c.vmAllocate(0));
   const handle = yield* lendImage(m, k, vmid, { code, dt: dt ? guestDt(dt) : undefined });
-  must(
-    'config image',
-    yield* m.c.vmConfigImage({
-      vmid,
-      authType: 0,
-      memparcel: handle,
-      imageOffset: 0n,
-      imageSize: 0x1000n,
-      dtOffset: DT_OFFSET,
-      dtSize: DT_SIZE,
-    }),
-  );
+  must('config image', yield* configImage(m, vmid, handle));
   must('init', yield* m.c.vmInit(vmid));
   const res = must('resources', yield* m.c.vmGetHypResources(vmid));
   assert.equal(res.length, 1, 'one vCPU');
@@ -653,18 +595,7 @@ test('RM §2.2/§4.1: VM_START refuses non-owners and VMs not READY; an image pa
       got.push([what, errOf(yield* call(m, MSG.VM_START, vmidReq(vmid)))]);
     };
     const configure = function* (vmid: number, handle: number, dtSize = DT_SIZE) {
-      must(
-        'config',
-        yield* m.c.vmConfigImage({
-          vmid,
-          authType: 0,
-          memparcel: handle,
-          imageOffset: 0n,
-          imageSize: 0x1000n,
-          dtOffset: DT_OFFSET,
-          dtSize,
-        }),
-      );
+      must('config', yield* configImage(m, vmid, handle, dtSize));
     };
 
     m.step('owner and state');
@@ -770,18 +701,7 @@ test('RM §2.2/§2.4/§3: VM_STATUS RUNNING comes before the START reply; VM_STO
     };
     const a = must('allocate', yield* m.c.vmAllocate(0));
     const ha = yield* lendImage(m, 0, a, { code: G_SPIN });
-    must(
-      'config',
-      yield* m.c.vmConfigImage({
-        vmid: a,
-        authType: 0,
-        memparcel: ha,
-        imageOffset: 0n,
-        imageSize: 0x1000n,
-        dtOffset: DT_OFFSET,
-        dtSize: DT_SIZE,
-      }),
-    );
+    must('config', yield* configImage(m, a, ha));
     must('init', yield* m.c.vmInit(a));
     yield* req('STOP in READY', MSG.VM_STOP, stopReq(a, FORCE, 3));
     const res = must('resources', yield* m.c.vmGetHypResources(a));
@@ -864,18 +784,7 @@ test('RM §2.2/§2.8/§3: VM_RESET refuses non-owners (VMID_INVALID) and LOAD, I
     const b = must('allocate', yield* m.c.vmAllocate(0));
     yield* reset('RESET in LOAD', b);
     const hb = yield* lendImage(m, 8, b);
-    must(
-      'config b',
-      yield* m.c.vmConfigImage({
-        vmid: b,
-        authType: 0,
-        memparcel: hb,
-        imageOffset: 0n,
-        imageSize: 0x1000n,
-        dtOffset: DT_OFFSET,
-        dtSize: DT_SIZE,
-      }),
-    );
+    must('config b', yield* configImage(m, b, hb));
     yield* reset('RESET in INIT', b);
     yield* reset('RESET of the primary', 3);
     yield* reset('RESET of an unknown VM', 0x99);
@@ -910,18 +819,7 @@ test('RM §2.2/§2.8/§3: VM_RESET refuses non-owners (VMID_INVALID) and LOAD, I
     must('reclaim', yield* m.c.memReclaim(first.handle));
     // Fresh image and DT (the first DT was patched in place), lent again, configured from RESET.
     const h2 = yield* lendImage(m, 0, a, { code: G_SYSTEM_RESET });
-    must(
-      'config from RESET',
-      yield* m.c.vmConfigImage({
-        vmid: a,
-        authType: 0,
-        memparcel: h2,
-        imageOffset: 0n,
-        imageSize: 0x1000n,
-        dtOffset: DT_OFFSET,
-        dtSize: DT_SIZE,
-      }),
-    );
+    must('config from RESET', yield* configImage(m, a, h2));
     must('init', yield* m.c.vmInit(a));
     const res = must('resources', yield* m.c.vmGetHypResources(a));
     m.v.irq!.enable(res[0]!.virq, true);
@@ -966,16 +864,8 @@ test('RM §2.2/§2.3/§2.4: a running guest is refused CONFIG_IMAGE/INIT/START (
   let guestWaiting = false;
   let shutdown: { msgId: number; payload: number[] } | null = null;
   const guest: GuestBody = function* (v) {
-    const irq = v.irq!;
-    irq.init();
-    irq.enable(SECONDARY_LINK_TX_VIRQ);
-    irq.enable(SECONDARY_LINK_RX_VIRQ);
     // Its link's scratch buffers in its own RAM (the image parcel, accepted at GUEST_BASE).
-    const t = new RmClientTransport(v, {
-      txCap: 0n,
-      rxCap: 1n,
-      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
-    });
+    const { irq, t } = rmLink(v, { secondary: true, scratch: GUEST_SCRATCH });
     const g = function* (what: string, msgId: number, payload: Uint8Array) {
       const o = yield* rmCall(irq, t, msgId, payload);
       guestLog.push([what, o.ok ? o.error : o.reason]);
@@ -1130,16 +1020,7 @@ test('RM §2.4/§3: exits from real guest code — PSCI SYSTEM_RESET is type 2, 
 test('RM §2.2/§3, hypervisor-abi §3: VMs reset before they ever ran — one READY, one INIT_FAILED at START — give back every thread, msgqueue, cspace, addrspace, vic and vpm_group', () => {
   runSystem([], function* (m) {
     const before = liveCounts(m.hv);
-    const config = (vmid: number, handle: number) =>
-      m.c.vmConfigImage({
-        vmid,
-        authType: 0,
-        memparcel: handle,
-        imageOffset: 0n,
-        imageSize: 0x1000n,
-        dtOffset: DT_OFFSET,
-        dtSize: DT_SIZE,
-      });
+    const config = (vmid: number, handle: number) => configImage(m, vmid, handle);
     const a = must('allocate', yield* m.c.vmAllocate(0));
     const ha = yield* lendImage(m, 0, a);
     must('config a', yield* config(a, ha));
@@ -1165,15 +1046,7 @@ test('RM §2.2/§3, hypervisor-abi §3: VMs reset before they ever ran — one R
 
 test('RM §2.2 VM_EXIT, hypervisor-abi §3: a guest run as a native program that leaves by VM_EXIT, its killed vCPU run to POWERED_OFF (exited), gives back every object after reset', () => {
   const guest: GuestBody = function* (v) {
-    const irq = v.irq!;
-    irq.init();
-    irq.enable(SECONDARY_LINK_TX_VIRQ);
-    irq.enable(SECONDARY_LINK_RX_VIRQ);
-    const t = new RmClientTransport(v, {
-      txCap: 0n,
-      rxCap: 1n,
-      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
-    });
+    const { irq, t } = rmLink(v, { secondary: true, scratch: GUEST_SCRATCH });
     yield* rmCall(irq, t, MSG.VM_EXIT, exitReq(0, 0));
   };
   runSystem([guest], function* (m) {
@@ -1226,15 +1099,7 @@ test('RM §2.4: a vCPU-halt exit of a VM that stored a crash message (VM_SET_CRA
   // The guest, a native program on its own vCPU: stores a crash message, then calls PSCI
   // SYSTEM_OFF (hvc #0, x0 = 0x84000008), which halts its vCPU: exit type PLATFORM_OFF.
   const guest: GuestBody = function* (v) {
-    const irq = v.irq!;
-    irq.init();
-    irq.enable(SECONDARY_LINK_TX_VIRQ);
-    irq.enable(SECONDARY_LINK_RX_VIRQ);
-    const t = new RmClientTransport(v, {
-      txCap: 0n,
-      rxCap: 1n,
-      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
-    });
+    const { irq, t } = rmLink(v, { secondary: true, scratch: GUEST_SCRATCH });
     // {u16 len; u16 res; bytes padded to 4} (§2.2): "oops".
     const o = yield* rmCall(irq, t, MSG.VM_SET_CRASH_MSG, new Uint8Array([4, 0, 0, 0, 0x6f, 0x6f, 0x70, 0x73]));
     assert.ok(o.ok && o.error === E.OK, 'crash message stored');
@@ -1273,18 +1138,7 @@ test('RM §2.6/hypervisor-abi §8.4: VM_SET_BOOT_CONTEXT registers reach the boo
   runSystem([], function* (m) {
     const vmid = must('allocate', yield* m.c.vmAllocate(0));
     const handle = yield* lendImage(m, 0, vmid, { code });
-    must(
-      'config image',
-      yield* m.c.vmConfigImage({
-        vmid,
-        authType: 0,
-        memparcel: handle,
-        imageOffset: 0n,
-        imageSize: 0x1000n,
-        dtOffset: DT_OFFSET,
-        dtSize: DT_SIZE,
-      }),
-    );
+    must('config image', yield* configImage(m, vmid, handle));
     must('init', yield* m.c.vmInit(vmid));
     for (const [set, index, value] of [
       [1, 0, GUEST_BASE + 4n],
@@ -1311,15 +1165,7 @@ test('RM §2.6/hypervisor-abi §8.4: VM_SET_BOOT_CONTEXT registers reach the boo
 
 test("RM §2.2/§3: a no-reset VM refuses VM_RESET (DENIED, before the state check) and stays as it was; a no-shutdown VM refuses the owner's VM_STOP, FORCE or not (VM_STATE), until its own VM_EXIT, which succeeds", () => {
   const guest: GuestBody = function* (v) {
-    const irq = v.irq!;
-    irq.init();
-    irq.enable(SECONDARY_LINK_TX_VIRQ);
-    irq.enable(SECONDARY_LINK_RX_VIRQ);
-    const t = new RmClientTransport(v, {
-      txCap: 0n,
-      rxCap: 1n,
-      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
-    });
+    const { irq, t } = rmLink(v, { secondary: true, scratch: GUEST_SCRATCH });
     // Wait until the owner has tried to stop it, then leave by VM_EXIT.
     for (let i = 0; i < 50; i++) yield 'yield';
     const o = yield* rmCall(irq, t, MSG.VM_EXIT, exitReq(0, 0));
@@ -1329,18 +1175,7 @@ test("RM §2.2/§3: a no-reset VM refuses VM_RESET (DENIED, before the state che
     // no-reset: READY, then RESET refused.
     const a = must('allocate', yield* m.c.vmAllocate(0));
     const ha = yield* lendImage(m, 0, a, { dt: guestDt({ attrs: ['no-reset'] }) });
-    must(
-      'config',
-      yield* m.c.vmConfigImage({
-        vmid: a,
-        authType: 0,
-        memparcel: ha,
-        imageOffset: 0n,
-        imageSize: 0x1000n,
-        dtOffset: DT_OFFSET,
-        dtSize: DT_SIZE,
-      }),
-    );
+    must('config', yield* configImage(m, a, ha));
     must('init', yield* m.c.vmInit(a));
     assert.equal(errOf(yield* call(m, MSG.VM_RESET, vmidReq(a))), E.DENIED, 'no-reset: VM_RESET is DENIED');
     assert.equal(yield* stateOf(m, a), S.READY, 'and the VM is still READY');
@@ -1358,15 +1193,7 @@ test("RM §2.2/§3: a no-reset VM refuses VM_RESET (DENIED, before the state che
 
 test('RM §2.2/§3: a crash-fatal VM refuses VM_EXIT (ARGUMENT_INVALID), VM_STOP (VM_STATE) and VM_RESET (DENIED) — and when it halts anyway (PSCI SYSTEM_OFF) the RM aborts the whole system', () => {
   const guest: GuestBody = function* (v) {
-    const irq = v.irq!;
-    irq.init();
-    irq.enable(SECONDARY_LINK_TX_VIRQ);
-    irq.enable(SECONDARY_LINK_RX_VIRQ);
-    const t = new RmClientTransport(v, {
-      txCap: 0n,
-      rxCap: 1n,
-      scratch: { rx: GUEST_BASE + 0x8000n, tx: GUEST_BASE + 0x8100n },
-    });
+    const { irq, t } = rmLink(v, { secondary: true, scratch: GUEST_SCRATCH });
     const o = yield* rmCall(irq, t, MSG.VM_EXIT, exitReq(0, 0));
     assert.ok(o.ok && o.error === E.ARGUMENT_INVALID, 'crash-fatal: VM_EXIT is ARGUMENT_INVALID');
     for (let i = 0; i < 50; i++) yield 'yield';

@@ -7,23 +7,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
-import { RmClientTransport } from '../../src/vmm/rm-client/transport.js';
-import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
-import { generatorProgram } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
 import { RmError } from '../../src/rm/rpc/index.js';
-import { Fdt, readFdt, writeFdt } from '../../src/machine/fdt/index.js';
-import { encodeCells } from '../../src/machine/fdt/props.js';
+import { readFdt } from '../../src/machine/fdt/index.js';
 import { VmState } from '../../src/rm/vm-mgmt.js';
 import type { DecodedNotification } from '../../src/rm/msgs/index.js';
+import { createVm, guestDt, must, primarySystem, rmLink, runToIdle } from './harness.js';
 
-const MiB = 1024 * 1024;
 /** The guest's memory inside the primary's RAM (IPA = PA there), and where the guest sees it. */
 const GUEST_PA = 0x4800_0000n;
-const GUEST_SIZE = 0x20_0000n;
 const GUEST_BASE = 0x8000_0000n;
 const DT_OFFSET = 0x1_0000n;
 const DT_SIZE = 0x4000n;
@@ -31,132 +23,63 @@ const DT_SIZE = 0x4000n;
 // movz x0,#0x8400,lsl #16; movk x0,#8; hvc #0 (PSCI SYSTEM_OFF); b .
 const GUEST = [0x10004001, 0xf9000020, 0xd297dde2, 0xf9000422, 0xd2b08000, 0xf2800100, 0xd4000002, 0x14000000];
 
-/** The VM-config DT a VMM supplies (§4.3, §9.2): memory, a CPU, PSCI, and the rm-rpc vdevice. */
-function guestDt(): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  const mem = f.addNode('/memory');
-  mem.setString('device_type', 'memory');
-  mem.setProperty('reg', encodeCells([0, Number(GUEST_BASE), 0, Number(GUEST_SIZE)]));
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.lookup('/cpus')!.setCells('#size-cells', [0]);
-  const cpu = f.addNode('/cpus/cpu@0');
-  cpu.setString('device_type', 'cpu');
-  cpu.setCells('reg', [0]);
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  cfg.setString('image-name', 'tiny');
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vcpus').setString('affinity', 'proxy');
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  rpc.setFlag('console-dev');
-  return writeFdt(f);
-}
-
 test('RM §2.2/§3/§9.2: a VM through its whole lifecycle, with real guest code, notifications in order, memory and objects given back', () => {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
   const steps: string[] = [];
   const notes: DecodedNotification[] = [];
   let guestMemory = 0 as Uint8Array | number;
   let patchedDt = 0 as Uint8Array | number;
   const liveBefore = { thread: 0, msgqueue: 0, cspace: 0 };
-  let spawned = 0;
-  sys.spawn = () => {
-    if (spawned++ > 0) return 'emulate'; // the guest's vCPU: real code
-    return generatorProgram(function* (v: RmVcpu) {
-      const irq = v.irq!;
-      irq.init();
-      irq.enable(PRIMARY_LINK_TX_VIRQ);
-      irq.enable(PRIMARY_LINK_RX_VIRQ);
-      const c = new RmClient(
-        new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_1100n } }),
-        irq,
-      );
-      const must = <T>(what: string, r: RmResult<T>): T => {
-        if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-        steps.push(what);
-        return r.value;
-      };
-      const drain = () => notes.push(...c.takeNotifications());
-      liveBefore.thread = hv.liveOf('thread').length;
-      liveBefore.msgqueue = hv.liveOf('msgqueue').length;
-      liveBefore.cspace = hv.liveOf('cspace').length;
+  // The guest's vCPU runs real code.
+  const s = primarySystem(function* (v: RmVcpu, { hv }) {
+    const { irq, c } = rmLink(v);
+    const drain = () => notes.push(...c.takeNotifications());
+    liveBefore.thread = hv.liveOf('thread').length;
+    liveBefore.msgqueue = hv.liveOf('msgqueue').length;
+    liveBefore.cspace = hv.liveOf('cspace').length;
 
-      const vmid = must('allocate', yield* c.vmAllocate(0));
-      // The VMM loads the guest into its own memory, then lends it.
-      const mem = v.memory!;
-      const code = new Uint8Array(new Uint32Array(GUEST).buffer);
-      mem.write(GUEST_PA, code);
-      mem.write(GUEST_PA + DT_OFFSET, guestDt());
-      const handle = must(
-        'lend',
-        yield* c.memLend({
-          memType: 0,
-          flags: 0,
-          label: 0,
-          acl: [{ vmid, rights: 7 }],
-          sgl: [{ ipa: GUEST_PA, size: GUEST_SIZE }],
-          attrs: [],
-        }),
-      );
-      must(
-        'config image',
-        yield* c.vmConfigImage({
-          vmid,
-          authType: 0,
-          memparcel: handle,
-          imageOffset: 0n,
-          imageSize: 0x1000n,
-          dtOffset: DT_OFFSET,
-          dtSize: DT_SIZE,
-        }),
-      );
-      must('init', yield* c.vmInit(vmid));
-      const res = must('resources', yield* c.vmGetHypResources(vmid));
-      assert.equal(res.length, 1, 'one vCPU entry');
-      assert.deepEqual(
-        [res[0]!.type, res[0]!.label, res[0]!.virq],
-        [4, 0, 962],
-        'type VIRTUAL_CPU, label 0, virq 962 (§9.2)',
-      );
-      irq.enable(res[0]!.virq, true);
-      must('start', yield* c.vmStart(vmid));
-      drain();
-      // The VMM runs the guest's vCPU until it powers off.
-      for (let i = 0; i < 100; i++) {
-        const r = v.call('vcpu_run', res[0]!.capId, 0n, 0n, 0n, 0n);
-        assert.equal(r.e, 0, 'vcpu_run');
-        if (Number(r.x[1]) === 2) break; // POWERED_OFF
-        yield 'yield';
-      }
-      steps.push('guest off');
-      // VM_STATUS(EXITED) then VM_EXITED.
-      while (!notes.some((n) => n.name === 'NOTIFY_VM_EXITED')) notes.push(...(yield* c.nextNotifications()));
-      const inUse = yield* c.memReclaim(handle);
-      assert.deepEqual(inUse, { ok: false, error: RmError.MEM_INUSE }, 'MEM_INUSE while the VM holds it');
-      must('reset', yield* c.vmReset(vmid));
-      while (!notes.some((n) => n.name === 'NOTIFY_VM_STATUS' && n.value.vmStatus === VmState.RESET)) {
-        notes.push(...(yield* c.nextNotifications()));
-      }
-      must('reclaim', yield* c.memReclaim(handle));
-      guestMemory = mem.read(GUEST_PA + 0x800n, 16);
-      patchedDt = mem.read(GUEST_PA + DT_OFFSET, Number(DT_SIZE));
-      must('deallocate', yield* c.vmDeallocate(vmid));
-      const gone = yield* c.vmGetState(vmid);
-      assert.deepEqual(gone, { ok: false, error: RmError.NORESOURCE });
+    // The VMM loads the guest into its own memory, then lends it.
+    const mem = v.memory!;
+    const code = new Uint8Array(new Uint32Array(GUEST).buffer);
+    const { vmid, handle } = yield* createVm(v, c, {
+      code,
+      dt: guestDt({ imageName: 'tiny', consoleDev: true }),
+      steps,
     });
-  };
-  assert.equal(sys.run(500_000_000), 'idle');
-  assert.equal(rm.failure, null);
+    const res = must('resources', yield* c.vmGetHypResources(vmid), steps);
+    assert.equal(res.length, 1, 'one vCPU entry');
+    assert.deepEqual(
+      [res[0]!.type, res[0]!.label, res[0]!.virq],
+      [4, 0, 962],
+      'type VIRTUAL_CPU, label 0, virq 962 (§9.2)',
+    );
+    irq.enable(res[0]!.virq, true);
+    must('start', yield* c.vmStart(vmid), steps);
+    drain();
+    // The VMM runs the guest's vCPU until it powers off.
+    for (let i = 0; i < 100; i++) {
+      const r = v.call('vcpu_run', res[0]!.capId, 0n, 0n, 0n, 0n);
+      assert.equal(r.e, 0, 'vcpu_run');
+      if (Number(r.x[1]) === 2) break; // POWERED_OFF
+      yield 'yield';
+    }
+    steps.push('guest off');
+    // VM_STATUS(EXITED) then VM_EXITED.
+    while (!notes.some((n) => n.name === 'NOTIFY_VM_EXITED')) notes.push(...(yield* c.nextNotifications()));
+    const inUse = yield* c.memReclaim(handle);
+    assert.deepEqual(inUse, { ok: false, error: RmError.MEM_INUSE }, 'MEM_INUSE while the VM holds it');
+    must('reset', yield* c.vmReset(vmid), steps);
+    while (!notes.some((n) => n.name === 'NOTIFY_VM_STATUS' && n.value.vmStatus === VmState.RESET)) {
+      notes.push(...(yield* c.nextNotifications()));
+    }
+    must('reclaim', yield* c.memReclaim(handle), steps);
+    guestMemory = mem.read(GUEST_PA + 0x800n, 16);
+    patchedDt = mem.read(GUEST_PA + DT_OFFSET, Number(DT_SIZE));
+    must('deallocate', yield* c.vmDeallocate(vmid), steps);
+    const gone = yield* c.vmGetState(vmid);
+    assert.deepEqual(gone, { ok: false, error: RmError.NORESOURCE });
+  });
+  runToIdle(s, 500_000_000);
+  const { hv } = s;
   assert.deepEqual(steps, [
     'allocate',
     'lend',

@@ -8,32 +8,28 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import {
-  ResourceManager,
-  PRIMARY_LINK_RX_VIRQ,
-  PRIMARY_LINK_TX_VIRQ,
-  SECONDARY_LINK_RX_VIRQ,
-  SECONDARY_LINK_TX_VIRQ,
-} from '../../src/rm/rm.js';
-import { RmClientTransport, rmCall, type CallOutcome } from '../../src/vmm/rm-client/transport.js';
-import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
+import type { ResourceManager } from '../../src/rm/rm.js';
+import { rmCall, type CallOutcome, type RmClientTransport } from '../../src/vmm/rm-client/transport.js';
+import type { RmClient, RmResult } from '../../src/vmm/rm-client/client.js';
 import { generatorProgram, type ProgramBody } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
 import { MsgId, RmError, type RpcMessage } from '../../src/rm/rpc/index.js';
-import { Fdt, writeFdt } from '../../src/machine/fdt/index.js';
-import { encodeCells } from '../../src/machine/fdt/props.js';
 import { VmState } from '../../src/rm/vm-mgmt.js';
 import { guidBytes, vmMisc } from '../../src/rm/vm-misc.js';
+import {
+  buildGuest,
+  createVm,
+  guestDt,
+  must as value,
+  newSystem,
+  primarySystem,
+  rmLink,
+  runToIdle,
+} from './harness.js';
 
-const MiB = 1024 * 1024;
-const ONES = 0xffff_ffff_ffff_ffffn;
 /** Each VM's image parcel: a 2 MiB slot of the primary's RAM (IPA = PA there). */
 const GUEST_SIZE = 0x20_0000n;
 const slotPa = (i: number): bigint => 0x4800_0000n + BigInt(i) * GUEST_SIZE;
-const DT_OFFSET = 0x1_0000n;
-const DT_SIZE = 0x4000n;
 /** Where a VM's image parcel lands in its own IPA space (crosvm's base, §9.2). */
 const GUEST_BASE = 0x8000_0000n;
 
@@ -64,33 +60,13 @@ interface DtOpts {
 }
 
 /** The VM-config DT a VMM supplies (§4.3, §9.2): memory, a CPU, PSCI, the rm-rpc vdevice. */
-function configDt(o: DtOpts): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  const mem = f.addNode('/memory');
-  mem.setString('device_type', 'memory');
-  mem.setProperty('reg', encodeCells([0, Number(GUEST_BASE), 0, Number(GUEST_SIZE)]));
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.lookup('/cpus')!.setCells('#size-cells', [0]);
-  const cpu = f.addNode('/cpus/cpu@0');
-  cpu.setString('device_type', 'cpu');
-  cpu.setCells('reg', [0]);
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  if (o.name !== undefined) cfg.setString('image-name', o.name);
-  if (o.uri !== undefined) cfg.setString('vm-uri', o.uri);
-  if (o.guid !== undefined) cfg.setString('vm-guid', o.guid);
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vcpus').setString('affinity', 'proxy');
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  if (o.vrtc) f.addNode('/gunyah-vm-config/vdevices/rtc').setString('vdevice-type', 'vrtc-pl031');
-  return writeFdt(f);
-}
+const configDt = (o: DtOpts): Uint8Array =>
+  guestDt({
+    imageName: o.name,
+    uri: o.uri,
+    guid: o.guid,
+    vdevices: o.vrtc ? { rtc: { 'vdevice-type': 'vrtc-pl031' } } : {},
+  });
 
 // ------------------------------------------------------------------------ harness
 
@@ -105,19 +81,13 @@ interface Env {
 }
 
 function env(v: RmVcpu, primary: boolean, scratch: { rx: bigint; tx: bigint }): Env {
-  const irq = v.irq!;
-  irq.init();
-  for (const n of primary
-    ? [PRIMARY_LINK_TX_VIRQ, PRIMARY_LINK_RX_VIRQ]
-    : [SECONDARY_LINK_TX_VIRQ, SECONDARY_LINK_RX_VIRQ])
-    irq.enable(n);
-  const t = new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch });
+  const { irq, t, c } = rmLink(v, { secondary: !primary, scratch });
   const notes: RpcMessage[] = [];
   return {
     v,
     t,
     notes,
-    c: new RmClient(t, irq),
+    c,
     *call(msgId, payload = new Uint8Array(0)) {
       const o = yield* rmCall(irq, t, msgId, payload);
       notes.push(...t.notifications.splice(0));
@@ -128,8 +98,7 @@ function env(v: RmVcpu, primary: boolean, scratch: { rx: bigint; tx: bigint }): 
 
 function must<T>(e: Env, what: string, r: RmResult<T>): T {
   e.notes.push(...e.t.notifications.splice(0));
-  if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-  return r.value;
+  return value(what, r);
 }
 
 /** The VM_STATUS notifications about `vmid`, as payload hex. */
@@ -168,36 +137,15 @@ interface VmOpts {
 
 /** Allocate, lend the VM's slot with its config DT, CONFIG_IMAGE and (by default) VM_INIT → READY. */
 function* makeVm(e: Env, o: VmOpts): Generator<'wait', { vmid: number; handle: number }, void> {
-  const vmid = must(e, 'allocate', yield* e.c.vmAllocate(o.vmid ?? 0));
-  const pa = slotPa(o.slot);
-  assert.equal(e.v.memory!.write(pa + DT_OFFSET, configDt(o.dt ?? {})), 0);
-  const handle = must(
-    e,
-    'lend',
-    yield* e.c.memLend({
-      memType: 0,
-      flags: 0,
-      label: 0,
-      acl: [{ vmid, rights: 7 }],
-      sgl: [{ ipa: pa, size: GUEST_SIZE }],
-      attrs: [],
-    }),
-  );
-  must(
-    e,
-    'config image',
-    yield* e.c.vmConfigImage({
-      vmid,
-      authType: o.auth ?? 0,
-      memparcel: handle,
-      imageOffset: 0n,
-      imageSize: 0x1000n,
-      dtOffset: DT_OFFSET,
-      dtSize: DT_SIZE,
-    }),
-  );
-  if (o.init ?? true) must(e, 'init', yield* e.c.vmInit(vmid));
-  return { vmid, handle };
+  const vm = yield* createVm(e.v, e.c, {
+    vmid: o.vmid,
+    pa: slotPa(o.slot),
+    dt: configDt(o.dt ?? {}),
+    authType: o.auth,
+    init: o.init,
+  });
+  e.notes.push(...e.t.notifications.splice(0));
+  return vm;
 }
 
 /** A fresh system with the RM; `primary` runs as the primary VM's VMM, `guest` as started VMs' vCPUs. */
@@ -205,23 +153,16 @@ function runSystem(
   primary: (e: Env, rm: ResourceManager) => ProgramBody,
   guest?: (e: Env) => ProgramBody,
 ): ResourceManager {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
-  let spawned = 0;
-  sys.spawn = () => {
-    if (spawned++ === 0) {
-      return generatorProgram((v) => primary(env(v, true, { rx: 0x4000_1000n, tx: 0x4000_1100n }), rm));
-    }
-    if (guest === undefined) return 'emulate';
+  const s = primarySystem(
+    (v, { rm }) => primary(env(v, true, { rx: 0x4000_1000n, tx: 0x4000_1100n }), rm),
     // A started guest: its scratch buffers in its own RAM (the image parcel at GUEST_BASE).
-    return generatorProgram((v) => guest(env(v, false, { rx: GUEST_BASE + 0x10_0000n, tx: GUEST_BASE + 0x10_0100n })));
-  };
-  assert.equal(sys.run(2_000_000_000), 'idle');
-  assert.equal(rm.failure, null);
-  return rm;
+    () =>
+      guest === undefined
+        ? 'emulate'
+        : (v) => guest(env(v, false, { rx: GUEST_BASE + 0x10_0000n, tx: GUEST_BASE + 0x10_0100n })),
+  );
+  runToIdle(s, 2_000_000_000);
+  return s.rm;
 }
 
 // ---------------------------------------------------------------------- identity (§2.2)
@@ -472,11 +413,8 @@ test('RM §2.2/§2.9/§9.2: a started secondary VM (VMID 10) asks about itself a
 });
 
 test('RM §2.2/§2.9: a dynamic-VMID VM the RM built but never configured: VM_SET_STATUS → DENIED, IPA_RESERVE → DENIED (no IPA allocator); its crash message is kept truncated to 192 bytes and only its owner reads it', () => {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  const rmRunner = sys.addNative(root.thread, rm);
+  const system = newSystem();
+  const { sys, rm } = system;
   let built = false;
   let guestDone = false;
   const owner: Got[] = [];
@@ -509,14 +447,7 @@ test('RM §2.2/§2.9: a dynamic-VMID VM the RM built but never configured: VM_SE
     });
   };
   assert.equal(sys.run(1_000_000), 'limit', 'the owner waits for its guest');
-  const v = rmRunner.vcpu;
-  const vm = rm.buildSecondary(v, 0x80, { proxy: false });
-  const me = v.call('partition_create_memextent', root.caps.partition, root.caps.cspace, 0n).x[1]!;
-  assert.equal(v.call('memextent_configure', me, 0x9000_0000n, 0x1000n, 7n, 0n).e, 0);
-  assert.equal(v.call('object_activate', me, 0n).e, 0);
-  assert.equal(v.call('addrspace_map', vm.addrspace, me, 0x1000n, 7n | (7n << 4n) | (15n << 16n), 0n, 0n, 0n).e, 0);
-  assert.equal(v.call('vcpu_set_affinity', vm.vcpus[0]!, 0n, ONES).e, 0);
-  assert.equal(v.call('vcpu_poweron', vm.vcpus[0]!, 0n, 0n, 0n).e, 0);
+  buildGuest(system, 0x80);
   built = true;
   assert.equal(sys.run(500_000_000), 'idle');
   assert.equal(rm.failure, null);

@@ -9,29 +9,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { oracleMissing } from '../helpers/oracle.js';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
+import type { Hypervisor } from '../../src/hyp/hypervisor.js';
 import { Err } from '../../src/hyp/abi/errors.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
 import { RmClientTransport } from '../../src/vmm/rm-client/transport.js';
 import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
-import { generatorProgram, type ProgramBody } from '../../src/vmm/rm-client/program.js';
+import type { ProgramBody } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
-import { Fdt, readFdt, writeFdt } from '../../src/machine/fdt/index.js';
+import { Fdt, readFdt } from '../../src/machine/fdt/index.js';
 import type { FdtNode } from '../../src/machine/fdt/tree.js';
-import { encodeU32 } from '../../src/machine/fdt/props.js';
 import { HypResourceType } from '../../src/rm/msgs/hyp-resources.js';
 import { parseVmConfig } from '../../src/rm/dt/vm-config.js';
 import { peerVdevicesMatch } from '../../src/rm/vdevices.js';
 import { VmState } from '../../src/rm/vm-mgmt.js';
+import { createVm, endsOf, guestDt, must, primarySystem, rmLink, runToIdle, slotPa, vcpuRun } from './harness.js';
 
 const DTC = spawnSync('dtc', ['--version']).status === 0;
 const skipDtc = DTC ? false : oracleMissing('dtc', 'apt-get install device-tree-compiler');
 
-const MiB = 1024 * 1024;
-/** Each guest's memory: a 2 MiB slot of the primary's RAM (IPA = PA there), at 0x8000_0000 in the guest. */
-const GUEST_PA = 0x4800_0000n;
-const GUEST_SIZE = 0x20_0000n;
+/** Where each guest sees its memory. */
 const GUEST_BASE = 0x8000_0000n;
 const DT_OFFSET = 0x1_0000n;
 const DT_SIZE = 0x4000n;
@@ -51,29 +46,24 @@ interface VdevSpec {
 }
 
 /** The DT a VMM writes for a guest: its image name and the vdevices of its VM config (§4.3). */
-function guestDt(name: string, vdevs: readonly VdevSpec[]): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.addNode('/cpus/cpu@0').setString('device_type', 'cpu');
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  cfg.setString('image-name', name);
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  for (const d of vdevs) {
-    const n = f.addNode(`/gunyah-vm-config/vdevices/${d.node}`);
-    n.setString('vdevice-type', d.type);
-    n.setProperty('label', encodeU32(d.label));
-    n.setString('peer', d.peer);
-    if (d.sender !== undefined) n.setFlag(d.sender ? 'is-sender' : 'is-receiver');
-  }
-  return writeFdt(f);
+function peerDt(name: string, vdevs: readonly VdevSpec[]): Uint8Array {
+  return guestDt({
+    memory: false,
+    cpuReg: false,
+    affinity: null,
+    imageName: name,
+    vdevices: Object.fromEntries(
+      vdevs.map((d) => [
+        d.node,
+        {
+          'vdevice-type': d.type,
+          label: [d.label],
+          peer: d.peer,
+          ...(d.sender === undefined ? {} : { [d.sender ? 'is-sender' : 'is-receiver']: true as const }),
+        },
+      ]),
+    ),
+  });
 }
 
 /** alice: a message-queue pair (label 7) and a doorbell she receives (label 9), both with bob. */
@@ -103,16 +93,6 @@ function findNode(dt: Fdt, compatible: string, label: number): { path: string; n
   };
   const h = dt.lookup('/hypervisor');
   return h === undefined ? undefined : walk('/hypervisor', h);
-}
-
-/** A node's caps (`reg`, u64 each) and INTIDs (`interrupts`, SPI specifiers). */
-function endsOf(node: FdtNode): { caps: bigint[]; virqs: number[] } {
-  const reg = node.getProperty('reg')!;
-  const dv = new DataView(reg.buffer, reg.byteOffset, reg.byteLength);
-  const caps = [...Array(reg.length / 8).keys()].map((k) => dv.getBigUint64(8 * k, false));
-  const cells = node.getCells('interrupts') ?? [];
-  const virqs = [...Array(cells.length / 3).keys()].map((k) => cells[3 * k + 1]! + 32);
-  return { caps, virqs };
 }
 
 /** The guest's RM link (§1.1: found by the compatible Linux matches) as an RM client. */
@@ -159,71 +139,17 @@ function world(
   vmm: (h: Host) => ProgramBody,
   guests: Readonly<Record<string, GuestFn>>,
 ): { dts: { name: string; dt: Uint8Array }[]; hv: Hypervisor } {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
   const dts: { name: string; dt: Uint8Array }[] = [];
-  let spawned = 0;
-  sys.spawn = () => {
-    if (spawned++ > 0) {
-      return generatorProgram(function* (v: RmVcpu) {
-        const bytes = v.memory!.read(v.bootX0, Number(DT_SIZE));
-        if (typeof bytes === 'number') throw new Error(`guest cannot read its DT (${bytes})`);
-        const dt = readFdt(bytes);
-        const name = dt.lookup('/hypervisor/qcom,gunyah-vm')!.getString('qcom,image-name')!;
-        dts.push({ name, dt: bytes.slice() });
-        v.irq!.init();
-        const body = guests[name]!(v, dt);
-        if (body !== undefined) yield* body;
-      });
-    }
-    return generatorProgram(function* (v: RmVcpu) {
-      const irq = v.irq!;
-      irq.init();
-      irq.enable(PRIMARY_LINK_TX_VIRQ);
-      irq.enable(PRIMARY_LINK_RX_VIRQ);
-      const c = new RmClient(
-        new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_1100n } }),
-        irq,
-      );
-      const must = <T>(what: string, r: RmResult<T>): T => {
-        if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-        return r.value;
-      };
-      let slot = 0n;
+  const s = primarySystem(
+    function* (v: RmVcpu, { hv }) {
+      const { c } = rmLink(v);
+      let slot = 0;
       const h: Host = {
         v,
         c,
         must,
         *create(name, vdevs) {
-          const vmid = must('allocate', yield* c.vmAllocate(0));
-          const pa = GUEST_PA + GUEST_SIZE * slot++;
-          v.memory!.write(pa + DT_OFFSET, guestDt(name, vdevs));
-          const handle = must(
-            'lend',
-            yield* c.memLend({
-              memType: 0,
-              flags: 0,
-              label: 0,
-              acl: [{ vmid, rights: 7 }],
-              sgl: [{ ipa: pa, size: GUEST_SIZE }],
-              attrs: [],
-            }),
-          );
-          must(
-            'config',
-            yield* c.vmConfigImage({
-              vmid,
-              authType: 0,
-              memparcel: handle,
-              imageOffset: 0n,
-              imageSize: 0x1000n,
-              dtOffset: DT_OFFSET,
-              dtSize: DT_SIZE,
-            }),
-          );
+          const { vmid, handle } = yield* createVm(v, c, { pa: slotPa(slot++), dt: peerDt(name, vdevs), init: false });
           return { vmid, name, handle, vcpu: 0n };
         },
         *init(vm) {
@@ -231,7 +157,7 @@ function world(
           const res = must('resources', yield* c.vmGetHypResources(vm.vmid));
           vm.vcpu = res.find((r) => r.type === HypResourceType.VIRTUAL_CPU)!.capId;
         },
-        run: (vm) => Number(v.call('vcpu_run', vm.vcpu, 0n, 0n, 0n, 0n).x[1]!),
+        run: (vm) => vcpuRun(v, vm.vcpu),
         *runToEnd(vm) {
           for (;;) {
             const s = h.run(vm);
@@ -256,11 +182,21 @@ function world(
         live: () => ({ doorbell: hv.liveOf('doorbell').length, msgqueue: hv.liveOf('msgqueue').length }),
       };
       yield* vmm(h);
-    });
-  };
-  assert.equal(sys.run(1_000_000_000), 'idle');
-  assert.equal(rm.failure, null);
-  return { dts, hv };
+    },
+    () =>
+      function* (v: RmVcpu) {
+        const bytes = v.memory!.read(v.bootX0, Number(DT_SIZE));
+        if (typeof bytes === 'number') throw new Error(`guest cannot read its DT (${bytes})`);
+        const dt = readFdt(bytes);
+        const name = dt.lookup('/hypervisor/qcom,gunyah-vm')!.getString('qcom,image-name')!;
+        dts.push({ name, dt: bytes.slice() });
+        v.irq!.init();
+        const body = guests[name]!(v, dt);
+        if (body !== undefined) yield* body;
+      },
+  );
+  runToIdle(s, 1_000_000_000);
+  return { dts, hv: s.hv };
 }
 
 /** alice: says hello on the pair, waits for bob's doorbell, then reads his answer. */
@@ -685,7 +621,7 @@ test("RM §4.1 [infer]: a one-way message-queue (is-sender ↔ is-receiver) and 
 
 test('RM §4.3 [infer]: two vdevices are the ends of one device when each names the other VM, their types pair (pair↔pair, doorbell↔doorbell-source, sender↔receiver message-queue, shm↔shm) and their labels agree', () => {
   const cfg = (specs: readonly VdevSpec[], name: string) => {
-    const f = readFdt(guestDt(name, specs));
+    const f = readFdt(peerDt(name, specs));
     return parseVmConfig(f).vdevices.filter((d) => d.type !== 'rm-rpc');
   };
   const one = (type: string, peer: string, label = 1, sender?: boolean) =>

@@ -8,27 +8,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { oracleMissing } from '../helpers/oracle.js';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
-import { RmClientTransport } from '../../src/vmm/rm-client/transport.js';
-import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
-import { generatorProgram } from '../../src/vmm/rm-client/program.js';
+import type { Hypervisor } from '../../src/hyp/hypervisor.js';
+import type { ResourceManager } from '../../src/rm/rm.js';
+import { describeFailure, type RmClient, type RmResult } from '../../src/vmm/rm-client/client.js';
 import type { RmIrq, RmVcpu } from '../../src/rm/port.js';
 import type { RpcMessage } from '../../src/rm/rpc/index.js';
-import { Fdt, FdtNode, readFdt, writeFdt } from '../../src/machine/fdt/index.js';
+import { Fdt, FdtNode, readFdt } from '../../src/machine/fdt/index.js';
 import { encodeU32 } from '../../src/machine/fdt/props.js';
 import type { HypResource } from '../../src/rm/msgs/hyp-resources.js';
+import {
+  createVm,
+  guestDt,
+  must,
+  primarySystem,
+  rmLink,
+  runToIdle,
+  vcpuRun,
+  type GuestDtOptions,
+  type VdevProps,
+} from './harness.js';
 
 const DTC = spawnSync('dtc', ['--version']).status === 0;
 const skipDtc = DTC ? false : oracleMissing('dtc', 'apt-get install device-tree-compiler');
 
-const MiB = 1024 * 1024;
 /** The guest's image parcel inside the primary's RAM (IPA = PA there), and where the guest sees it. */
 const GUEST_PA = 0x4800_0000n;
 const GUEST_SIZE = 0x20_0000n;
 const GUEST_BASE = 0x8000_0000n;
-const DT_OFFSET = 0x1_0000n;
 const DT_SIZE = 0x4000n;
 /** The shared buffers, in the primary's RAM, and the fixed base the shm vdevices give them. */
 const SHM_PA = 0x4900_0000n;
@@ -70,36 +76,9 @@ function ownerNotice(handle: number, vmid: number, tag: number): Uint8Array {
   return b;
 }
 
-type VdevProps = Record<string, string | string[] | number[] | true>;
-
 /** The VM's DT with its VM-config (§4.3, §9.2): a CPU, PSCI, the rm-rpc vdevice and `vdevs`. */
-function guestDt(vdevs: Record<string, VdevProps>, extra?: (f: Fdt) => void): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.lookup('/cpus')!.setCells('#size-cells', [0]);
-  f.addNode('/cpus/cpu@0').setString('device_type', 'cpu');
-  f.lookup('/cpus/cpu@0')!.setCells('reg', [0]);
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  f.addNode('/gunyah-vm-config').setString('vm-type', 'aarch64-guest');
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  const rpc = f.addNode('/gunyah-vm-config/vdevices/rm-rpc');
-  rpc.setString('vdevice-type', 'rm-rpc');
-  rpc.setString('generate', '/hypervisor/qcom,resource-mgr');
-  for (const [name, props] of Object.entries(vdevs)) {
-    const n = f.addNode(`/gunyah-vm-config/vdevices/${name}`);
-    for (const [k, v] of Object.entries(props)) {
-      if (v === true) n.setFlag(k);
-      else if (typeof v === 'string') n.setString(k, v);
-      else if (typeof v[0] === 'string') n.setStrings(k, v as string[]);
-      else n.setCells(k, v as number[]);
-    }
-  }
-  extra?.(f);
-  return writeFdt(f);
-}
+const shmDt = (vdevs: Record<string, VdevProps>, extra?: GuestDtOptions['extra']): Uint8Array =>
+  guestDt({ memory: false, affinity: null, vdevices: vdevs, extra });
 
 /** What the owner's program gets: its vCPU, client, and helpers over the raw notifications. */
 interface Owner {
@@ -129,6 +108,12 @@ interface Liveness {
   memextent: number;
 }
 
+const live = (hv: Hypervisor): Liveness => ({
+  doorbell: hv.liveOf('doorbell').length,
+  msgqueue: hv.liveOf('msgqueue').length,
+  memextent: hv.liveOf('memextent').length,
+});
+
 /**
  * Boot the hypervisor, the RM and the primary; run `owner` as the primary's VMM and `guest` as the
  * (first) guest VM's vCPU program. Returns the object counts when the primary started and at the end.
@@ -138,43 +123,13 @@ function scenario(
   /** The guest's program; a plain function for one that never waits. */
   guest: (v: RmVcpu, dt: Fdt) => Generator<'wait', void, void> | void,
 ): { before: Liveness; after: Liveness; rm: ResourceManager } {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
-  const live = (): Liveness => ({
-    doorbell: hv.liveOf('doorbell').length,
-    msgqueue: hv.liveOf('msgqueue').length,
-    memextent: hv.liveOf('memextent').length,
-  });
   let before: Liveness | null = null;
-  let spawned = 0;
-  sys.spawn = () => {
-    if (spawned++ > 0) {
-      return generatorProgram(function* (v: RmVcpu) {
-        const bytes = v.memory!.read(v.bootX0, Number(DT_SIZE));
-        if (typeof bytes === 'number') throw new Error(`guest cannot read its DT (${bytes})`);
-        const g = guest(v, readFdt(bytes));
-        if (g) yield* g;
-      });
-    }
-    return generatorProgram(function* (v: RmVcpu) {
+  const s = primarySystem(
+    function* (v: RmVcpu, { hv }) {
       // The RM has booted and made the primary: count from here.
-      before = live();
-      const irq = v.irq!;
-      irq.init();
-      irq.enable(PRIMARY_LINK_TX_VIRQ);
-      irq.enable(PRIMARY_LINK_RX_VIRQ);
-      const c = new RmClient(
-        new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_1100n } }),
-        irq,
-      );
+      before = live(hv);
+      const { irq, c } = rmLink(v);
       const notes: RpcMessage[] = [];
-      const must = <T>(what: string, r: RmResult<T>): T => {
-        if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-        return r.value;
-      };
       const drain = (): void => {
         c.transport.pump();
         notes.push(...c.transport.notifications.splice(0));
@@ -197,33 +152,8 @@ function scenario(
           }
         },
         *create(dt) {
-          const vmid = must('allocate', yield* c.vmAllocate(0));
-          v.memory!.write(GUEST_PA + DT_OFFSET, dt);
-          const image = must(
-            'lend image',
-            yield* c.memLend({
-              memType: 0,
-              flags: 0,
-              label: 0,
-              acl: [{ vmid, rights: 7 }],
-              sgl: [{ ipa: GUEST_PA, size: GUEST_SIZE }],
-              attrs: [],
-            }),
-          );
-          must(
-            'config',
-            yield* c.vmConfigImage({
-              vmid,
-              authType: 0,
-              memparcel: image,
-              imageOffset: 0n,
-              imageSize: 0x1000n,
-              dtOffset: DT_OFFSET,
-              dtSize: DT_SIZE,
-            }),
-          );
-          must('init', yield* c.vmInit(vmid));
-          return { vmid, image };
+          const { vmid, handle } = yield* createVm(v, c, { dt });
+          return { vmid, image: handle };
         },
         *lendShm(vmid, pa, label, share = false) {
           const req = {
@@ -252,17 +182,21 @@ function scenario(
           for (const h of parcels) must(`reclaim ${h}`, yield* c.memReclaim(h));
           must('deallocate', yield* c.vmDeallocate(vmid));
         },
-        run(vcpu) {
-          return Number(v.call('vcpu_run', vcpu.capId, 0n, 0n, 0n, 0n).x[1]!);
-        },
+        run: (vcpu) => vcpuRun(v, vcpu.capId),
       };
       yield* owner(o);
-    });
-  };
-  assert.equal(sys.run(800_000_000), 'idle');
-  assert.equal(rm.failure, null);
+    },
+    () =>
+      function* (v: RmVcpu) {
+        const bytes = v.memory!.read(v.bootX0, Number(DT_SIZE));
+        if (typeof bytes === 'number') throw new Error(`guest cannot read its DT (${bytes})`);
+        const g = guest(v, readFdt(bytes));
+        if (g) yield* g;
+      },
+  );
+  runToIdle(s, 800_000_000);
   assert.ok(before !== null, 'the primary ran');
-  return { before, after: live(), rm };
+  return { before, after: live(s.hv), rm: s.rm };
 }
 
 /** The node at `path` whose name starts with `prefix`. */
@@ -296,7 +230,7 @@ test('RM §2.8/§4.1: an shm vdevice with a fixed base — NOTIFY(SHARED) of a p
   let handles = { vmid: 0, image: 0, shm: 0 };
   const { before, after } = scenario(
     function* (o) {
-      const { vmid, image } = yield* o.create(guestDt(SHM_CONFIG));
+      const { vmid, image } = yield* o.create(shmDt(SHM_CONFIG));
       // The buffer's contents before the lend (the lender loses access with LEND, §6.1).
       o.v.memory!.write(SHM_PA, text('from the owner'));
       const shm = yield* o.lendShm(vmid, SHM_PA, 5);
@@ -395,7 +329,7 @@ test('RM §2.8: NOTIFY(SHARED) to a READY VM — a label no shm vdevice has, or 
   const { before, after } = scenario(
     function* (o) {
       const { vmid, image } = yield* o.create(
-        guestDt({
+        shmDt({
           fixed: { 'vdevice-type': 'shm', label: [7], base: [0, Number(SHM_BASE)], 'peer-default': true },
           moving: { 'vdevice-type': 'shm', label: [11], 'allocate-base': true, 'peer-default': true, optional: true },
         }),
@@ -447,7 +381,7 @@ test('RM §4.1/§2.3/§2.2: an shm-doorbell — VM_START accepts the parcel with
   const { before, after } = scenario(
     function* (o) {
       const { vmid, image } = yield* o.create(
-        guestDt({
+        shmDt({
           bells: {
             'vdevice-type': 'shm-doorbell',
             generate: '/hypervisor/bells',
@@ -546,7 +480,7 @@ test('RM §4.1/§2.3: one-way message-queues — is-sender and is-receiver nodes
   const { before, after } = scenario(
     function* (o) {
       const { vmid, image } = yield* o.create(
-        guestDt({
+        shmDt({
           up: {
             'vdevice-type': 'message-queue',
             generate: '/hypervisor/up',
@@ -638,13 +572,13 @@ test('RM §4.1: a required shm buffer with no parcel fails the overlay — VM_ST
   let seen: Fdt | null = null;
   scenario(
     function* (o) {
-      const a = yield* o.create(guestDt({ need: { 'vdevice-type': 'shm', label: [1], 'peer-default': true } }));
+      const a = yield* o.create(shmDt({ need: { 'vdevice-type': 'shm', label: [1], 'peer-default': true } }));
       const r = yield* o.c.vmStart(a.vmid);
       log.push(r.ok ? 'start OK' : `start ${typeof r.error === 'number' ? r.error : 'transport'}`);
       log.push(`state ${o.must('state', yield* o.c.vmGetState(a.vmid)).vmState}`);
       yield* o.teardown(a.vmid, [a.image]);
       const b = yield* o.create(
-        guestDt({ maybe: { 'vdevice-type': 'shm', label: [1], 'peer-default': true, optional: true } }),
+        shmDt({ maybe: { 'vdevice-type': 'shm', label: [1], 'peer-default': true, optional: true } }),
       );
       const res = o.must('resources', yield* o.c.vmGetHypResources(b.vmid));
       o.must('start', yield* o.c.vmStart(b.vmid));
@@ -675,7 +609,7 @@ test(
     scenario(
       function* (o) {
         const { vmid, image } = yield* o.create(
-          guestDt(
+          shmDt(
             {
               ...SHM_CONFIG,
               bells: {

@@ -6,136 +6,52 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hypervisor } from '../../src/hyp/hypervisor.js';
-import { HypSystem } from '../../src/hyp/system.js';
-import { ResourceManager, PRIMARY_LINK_RX_VIRQ, PRIMARY_LINK_TX_VIRQ } from '../../src/rm/rm.js';
-import { RmClientTransport } from '../../src/vmm/rm-client/transport.js';
-import { RmClient, describeFailure, type RmResult } from '../../src/vmm/rm-client/client.js';
-import { generatorProgram } from '../../src/vmm/rm-client/program.js';
 import type { RmVcpu } from '../../src/rm/port.js';
-import { Fdt, readFdt, writeFdt } from '../../src/machine/fdt/index.js';
-import { encodeU32 } from '../../src/machine/fdt/props.js';
+import { Fdt, readFdt } from '../../src/machine/fdt/index.js';
 import { HypResourceType } from '../../src/rm/msgs/hyp-resources.js';
+import {
+  createVm,
+  endsOf,
+  guestDt,
+  type GuestDtOptions,
+  must,
+  primarySystem,
+  rmLink,
+  runToIdle,
+  vcpuRun,
+} from './harness.js';
 
-const MiB = 1024 * 1024;
-const GUEST_PA = 0x4800_0000n;
-const GUEST_SIZE = 0x20_0000n;
 const GUEST_BASE = 0x8000_0000n;
-const DT_OFFSET = 0x1_0000n;
 const DT_SIZE = 0x4000n;
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function guestDt(): Uint8Array {
-  const f = new Fdt();
-  f.root.setCells('#address-cells', [2]);
-  f.root.setCells('#size-cells', [2]);
-  f.addNode('/cpus').setCells('#address-cells', [1]);
-  f.addNode('/cpus/cpu@0').setString('device_type', 'cpu');
-  f.addNode('/psci').setStrings('compatible', ['arm,psci-1.0']);
-  const cfg = f.addNode('/gunyah-vm-config');
-  cfg.setString('vm-type', 'aarch64-guest');
-  f.addNode('/gunyah-vm-config/memory').setCells('base-address', [0, Number(GUEST_BASE)]);
-  f.addNode('/gunyah-vm-config/vdevices').setString('generate', '/hypervisor');
-  f.addNode('/gunyah-vm-config/vdevices/rm-rpc').setString('vdevice-type', 'rm-rpc');
-  const bell = f.addNode('/gunyah-vm-config/vdevices/bell');
-  bell.setString('vdevice-type', 'doorbell');
-  bell.setString('generate', '/hypervisor/bell');
-  bell.setProperty('label', encodeU32(1));
-  bell.setFlag('peer-default');
-  const mq = f.addNode('/gunyah-vm-config/vdevices/mq');
-  mq.setString('vdevice-type', 'message-queue-pair');
-  mq.setString('generate', '/hypervisor/mq');
-  mq.setProperty('label', encodeU32(2));
-  mq.setFlag('peer-default');
-  return writeFdt(f);
-}
+/** The VM's config (§4.3): no /memory, a bare CPU, an rm-rpc without generate, a doorbell and a message-queue pair. */
+const VDEV_DT: GuestDtOptions = {
+  memory: false,
+  cpuReg: false,
+  affinity: null,
+  rmRpcGenerate: false,
+  vdevices: {
+    bell: { 'vdevice-type': 'doorbell', generate: '/hypervisor/bell', label: [1], 'peer-default': true },
+    mq: { 'vdevice-type': 'message-queue-pair', generate: '/hypervisor/mq', label: [2], 'peer-default': true },
+  },
+};
 
 /** The (cap, INTID) pairs of the node whose name starts with `prefix` under /hypervisor. */
-function endsOf(dt: Fdt, prefix: string): { caps: bigint[]; virqs: number[] } {
+function endsNamed(dt: Fdt, prefix: string): { caps: bigint[]; virqs: number[] } {
   const [, node] = [...dt.lookup('/hypervisor')!.children].find(([name]) => name.startsWith(prefix))!;
-  const reg = node.getProperty('reg')!;
-  const dv = new DataView(reg.buffer, reg.byteOffset, reg.byteLength);
-  const caps = [...Array(reg.length / 8).keys()].map((k) => dv.getBigUint64(8 * k, false));
-  const cells = node.getCells('interrupts') ?? [];
-  const virqs = [...Array(cells.length / 3).keys()].map((k) => cells[3 * k + 1]! + 32);
-  return { caps, virqs };
+  return endsOf(node);
 }
 
 test("RM §2.3/§4.1/§4.3: a doorbell and a message-queue pair from a VM's config — DT nodes for the guest, resources for the owner, and they carry data both ways", () => {
-  const hv = new Hypervisor({ memory: { base: 0x4000_0000, size: 2048 * MiB } });
-  const root = hv.createRootVm();
-  const sys = new HypSystem(hv, 1);
-  const rm = new ResourceManager();
-  sys.addNative(root.thread, rm);
   const log: string[] = [];
-  let spawned = 0;
   let before = { doorbell: -1, msgqueue: -1 };
-  sys.spawn = () => {
-    if (spawned++ > 0) {
-      // The guest: finds its devices in its DT, says hello, waits for the doorbell, answers.
-      let dt: Fdt | null = null;
-      let bell = { caps: [0n], virqs: [0] };
-      let mq = { caps: [0n, 0n], virqs: [0, 0] };
-      return generatorProgram(function* (v: RmVcpu) {
-        const bytes = v.memory!.read(v.bootX0, Number(DT_SIZE));
-        if (typeof bytes === 'number') throw new Error(`guest cannot read its DT (${bytes})`);
-        dt = readFdt(bytes);
-        bell = endsOf(dt, 'bell@');
-        mq = endsOf(dt, 'mq@');
-        const irq = v.irq!;
-        irq.init();
-        irq.enable(bell.virqs[0]!);
-        const buf = GUEST_BASE + 0x3000n;
-        v.memory!.write(buf, text('hello owner'));
-        assert.equal(v.call('msgqueue_send', mq.caps[0]!, 11n, buf, 1n, 0n).e, 0, 'guest send');
-        while (irq.ack() === 1023) yield 'wait';
-        const flags = v.call('doorbell_receive', bell.caps[0]!, 0xffn, 0n).x[1]!;
-        irq.eoi(bell.virqs[0]!);
-        v.memory!.write(buf, text(`rang ${flags}`));
-        assert.equal(v.call('msgqueue_send', mq.caps[0]!, 6n, buf, 1n, 0n).e, 0, 'guest reply');
-      });
-    }
-    return generatorProgram(function* (v: RmVcpu) {
+  const s = primarySystem(
+    function* (v: RmVcpu, { hv }) {
       // The RM has booted and made the primary (its link is two queues): count from here.
       before = { doorbell: hv.liveOf('doorbell').length, msgqueue: hv.liveOf('msgqueue').length };
-      const irq = v.irq!;
-      irq.init();
-      irq.enable(PRIMARY_LINK_TX_VIRQ);
-      irq.enable(PRIMARY_LINK_RX_VIRQ);
-      const c = new RmClient(
-        new RmClientTransport(v, { txCap: 0n, rxCap: 1n, scratch: { rx: 0x4000_1000n, tx: 0x4000_1100n } }),
-        irq,
-      );
-      const must = <T>(what: string, r: RmResult<T>): T => {
-        if (!r.ok) throw new Error(`${what}: ${describeFailure(r)}`);
-        return r.value;
-      };
-      const vmid = must('allocate', yield* c.vmAllocate(0));
-      v.memory!.write(GUEST_PA + DT_OFFSET, guestDt());
-      const handle = must(
-        'lend',
-        yield* c.memLend({
-          memType: 0,
-          flags: 0,
-          label: 0,
-          acl: [{ vmid, rights: 7 }],
-          sgl: [{ ipa: GUEST_PA, size: GUEST_SIZE }],
-          attrs: [],
-        }),
-      );
-      must(
-        'config',
-        yield* c.vmConfigImage({
-          vmid,
-          authType: 0,
-          memparcel: handle,
-          imageOffset: 0n,
-          imageSize: 0x1000n,
-          dtOffset: DT_OFFSET,
-          dtSize: DT_SIZE,
-        }),
-      );
-      must('init', yield* c.vmInit(vmid));
+      const { c } = rmLink(v);
+      const { vmid, handle } = yield* createVm(v, c, { dt: guestDt(VDEV_DT) });
       const res = must('resources', yield* c.vmGetHypResources(vmid));
       // While the VM lives: its doorbell, and its RM link's two queues plus the pair's two.
       assert.equal(hv.liveOf('doorbell').length, before.doorbell + 1);
@@ -152,7 +68,7 @@ test("RM §2.3/§4.1/§4.3: a doorbell and a message-queue pair from a VM's conf
         if (r.e !== 0) return `error ${r.e}`;
         return new TextDecoder().decode(v.memory!.read(buf, Number(r.x[1]!)) as Uint8Array);
       };
-      const run = (): number => Number(v.call('vcpu_run', vcpu.capId, 0n, 0n, 0n, 0n).x[1]!);
+      const run = (): number => vcpuRun(v, vcpu.capId);
       log.push(`run ${run()}`); // the guest says hello and waits (EXPECTS_WAKEUP)
       log.push(receive());
       assert.equal(v.call('doorbell_send', ring.capId, 0x5n, 0n).e, 0, 'owner rings');
@@ -166,10 +82,30 @@ test("RM §2.3/§4.1/§4.3: a doorbell and a message-queue pair from a VM's conf
       }
       must('reclaim', yield* c.memReclaim(handle));
       must('deallocate', yield* c.vmDeallocate(vmid));
-    });
-  };
-  assert.equal(sys.run(500_000_000), 'idle');
-  assert.equal(rm.failure, null);
+    },
+    // The guest: finds its devices in its DT, says hello, waits for the doorbell, answers.
+    () =>
+      function* (v: RmVcpu) {
+        const bytes = v.memory!.read(v.bootX0, Number(DT_SIZE));
+        if (typeof bytes === 'number') throw new Error(`guest cannot read its DT (${bytes})`);
+        const dt = readFdt(bytes);
+        const bell = endsNamed(dt, 'bell@');
+        const mq = endsNamed(dt, 'mq@');
+        const irq = v.irq!;
+        irq.init();
+        irq.enable(bell.virqs[0]!);
+        const buf = GUEST_BASE + 0x3000n;
+        v.memory!.write(buf, text('hello owner'));
+        assert.equal(v.call('msgqueue_send', mq.caps[0]!, 11n, buf, 1n, 0n).e, 0, 'guest send');
+        while (irq.ack() === 1023) yield 'wait';
+        const flags = v.call('doorbell_receive', bell.caps[0]!, 0xffn, 0n).x[1]!;
+        irq.eoi(bell.virqs[0]!);
+        v.memory!.write(buf, text(`rang ${flags}`));
+        assert.equal(v.call('msgqueue_send', mq.caps[0]!, 6n, buf, 1n, 0n).e, 0, 'guest reply');
+      },
+  );
+  runToIdle(s, 500_000_000);
+  const { hv } = s;
   assert.deepEqual(log, ['4:0:0 0:1:128 2:2:128 3:2:128', 'run 1', 'hello owner', 'run 2', 'rang 5']);
   // The RM link, the doorbell and the two queues are gone with the VM (only the primary's link stays).
   assert.equal(hv.liveOf('doorbell').length, before.doorbell);
