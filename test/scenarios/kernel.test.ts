@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { guestPath, runCli } from './guest-run.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, guestPath, runCli } from './guest-run.js';
 
 function withTmp<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(path.join(tmpdir(), 'gunyah-kernel-'));
@@ -143,5 +144,30 @@ test('CLI run --kernel --trace: the same guest and input twice give byte-identic
     assert.equal(runs[0]!.out, runs[1]!.out);
     assert.ok(runs[0]!.trace.length > 10_000, 'a trace with content');
     assert.equal(runs[0]!.trace, runs[1]!.trace);
+  });
+});
+
+test('CLI run --kernel: a long run shows its progress on a terminal (one stderr line rewritten in place) and nothing when piped', (t) => {
+  withTmp((dir) => {
+    const spin = path.join(dir, 'spin.bin');
+    writeFileSync(spin, words([0x14000000])); // b .
+    const piped = runCli(['run', '--kernel', spin, '--max-seconds', '2']);
+    assertOneLine(piped, 1, /--max-seconds 2 ran out/);
+    assert.doesNotMatch(piped.stderr, /MIPS/, 'piped: no progress');
+    // A terminal: util-linux `script` runs the command on a pseudo-terminal.
+    const tty = spawnSync(
+      'script',
+      ['-qec', `"${process.execPath}" "${CLI}" run --kernel "${spin}" --max-seconds 3`, '/dev/null'],
+      {
+        encoding: 'latin1',
+        timeout: 60_000,
+      },
+    );
+    if (tty.error) {
+      t.skip(`no util-linux script to make a terminal: ${tty.error.message}`);
+      return;
+    }
+    assert.match(tty.stdout, /\rgunyah: \d+\.\d s, [\d.]+ M instructions, [\d.]+ MIPS, virtual [\d.]+ s\x1b\[K/);
+    assert.match(tty.stdout, /gunyah: --max-seconds 3 ran out/);
   });
 });
