@@ -351,6 +351,10 @@ export class HostVmm {
           else if (state === RUN.VMMIO_READ || state === RUN.VMMIO_WRITE) {
             this.mmio(g, vc, state, r.x[2]!, Number(r.x[3]!), r.x[4]!);
             progress = true;
+          } else if (state === RUN.POWERED_OFF && (r.x[2]! & 1n) === 0n) {
+            // Powered off but not exited (hypervisor-abi §8.4): a secondary vCPU before the guest's
+            // PSCI CPU_ON, or after CPU_OFF. Its run-wakeup VIRQ says when it is powered on again;
+            // until then it is asked each pass, as a waiting vCPU is.
           } else if (state === RUN.POWERED_OFF || state === RUN.FAULT || state === RUN.PSCI_SYSTEM_RESET) {
             vc.off = true;
             progress = true;
@@ -392,8 +396,13 @@ export class HostVmm {
         continue;
       }
       yield 'wait';
-      // Take whatever woke the host (run-wakeups, the link); the next pass re-runs every vCPU.
-      for (let id = irq.ack(); id !== 1023; id = irq.ack()) irq.eoi(id);
+      // Take whatever woke the host (run-wakeups, the link); the next pass re-runs every vCPU. The
+      // link's RX VIRQ is level: the queue is drained before the interrupts end, or it would be
+      // pending again at once.
+      const taken: number[] = [];
+      for (let id = irq.ack(); id !== 1023; id = irq.ack()) taken.push(id);
+      for (const n of c.takeNotifications()) this.notice(guests, n);
+      for (const id of taken) irq.eoi(id);
     }
   }
 

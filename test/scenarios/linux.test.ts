@@ -13,7 +13,7 @@ import { guestPath, runCli } from './guest-run.js';
 import { cpioNewc } from '../helpers/cpio.js';
 import { LINUX_HINT, findLinux } from '../helpers/linux.js';
 
-test('real Linux: Debian arm64 kernel boots as a guest VM to user space — its /init prints through the PL011 and powers off (PSCI SYSTEM_OFF → exit 0)', (t) => {
+test('real Linux: Debian arm64 kernel boots as a 2-vCPU guest VM (the second brought up with PSCI CPU_ON) to user space — its /init prints through the PL011 and powers off (PSCI SYSTEM_OFF → exit 0)', (t) => {
   const kernel = findLinux();
   if (kernel === null) {
     const why = `no arm64 Linux Image: ${LINUX_HINT}`;
@@ -39,6 +39,8 @@ test('real Linux: Debian arm64 kernel boots as a guest VM to user space — its 
         kernel,
         '--mem',
         '256M',
+        '--cpus',
+        '2',
         '--initrd',
         initrd,
         '--append',
@@ -55,6 +57,7 @@ test('real Linux: Debian arm64 kernel boots as a guest VM to user space — its 
     assert.match(r.stdout, /psci: PSCIv1\.1 detected in firmware\./);
     assert.match(r.stdout, /arch_timer: cp15 timer\(s\) running at 62\.50MHz \(virt\)\./);
     assert.match(r.stdout, /ttyAMA0 at MMIO 0x9000000/);
+    assert.match(r.stdout, /smp: Brought up 1 node, 2 CPUs/);
     assert.match(r.stdout, /Run \/init as init process/);
     assert.match(r.stdout, /^hello from init: Linux ran a user program, which now asks for power-off$/m);
     assert.match(r.stdout, /reboot: Power down/);
