@@ -41,10 +41,10 @@ export const HLOS: HlosMap = {
  * own memory as Linux does: 0x4000_0000 up to 0xBFE0_0000, nearly 2 GiB, instead of the platform's
  * 1 GiB, so that a guest can have 1 GiB. No guest code sees the primary's map, so it need not be the
  * platform's. The RM region (its usual 0xA_0000 bytes) moves from 0x8048_0000, which this memory
- * covers, to the last 2 MiB of RAM. RAM stays 2 GiB: the CPU keeps RAM offsets in 32-bit signed
- * arithmetic in places (its block builder's page end), so offsets must stay below 2^31. RAM costs
- * the host only where it is touched: one lazily allocated, zero-filled array whose untouched pages
- * the OS never commits.
+ * covers, to the last 2 MiB of RAM. RAM is 2 GiB (the CPU handles offsets past 2^31 since its
+ * block builder stopped shifting them; Node 20 arrays reach 4 GiB, so it could grow). RAM costs the
+ * host only where it is touched: one lazily allocated, zero-filled array whose untouched pages the
+ * OS never commits.
  */
 export const HOST_HLOS: HlosMap = {
   base: BigInt(HLOS_VM_BASE),
