@@ -82,16 +82,6 @@ static int find_vdevice(const char *compat, u32 label) {
   return -1;
 }
 
-/* Sleep until an interrupt is pending; take and end it (queues and the link are re-read after). */
-static u32 wait_irq(void) {
-  u32 id = gic_ack();
-  if (id == 1023) {
-    __asm__ volatile("wfi" ::: "memory");
-    id = gic_ack();
-  }
-  if (id != 1023) gic_eoi(id);
-  return id;
-}
 
 static void mq_send(const char *text) {
   size_t n = slen(text);
@@ -101,7 +91,7 @@ static void mq_send(const char *text) {
     HYPCALL(0x1b, r, mq.tx, n, (u64)msg, 1, 0, 0, 0, 0);
     if ((s32)r.x[0] == 0) return;
     if ((s32)r.x[0] != ERR_MSGQUEUE_FULL) fail("msgqueue_send");
-    wait_irq();
+    rm_wait_irq();
   }
 }
 
@@ -115,25 +105,12 @@ static u64 mq_receive(void) {
       return r.x[1];
     }
     if ((s32)r.x[0] != ERR_MSGQUEUE_EMPTY) fail("msgqueue_receive");
-    wait_irq();
+    rm_wait_irq();
   }
 }
 
-static u8 req[RM_MAX_PAYLOAD] __attribute__((aligned(8)));
-static u32 reqlen;
-static void put8(u32 v) { req[reqlen++] = (u8)v; }
-static void put16(u32 v) {
-  put8(v);
-  put8(v >> 8);
-}
-static void put32(u32 v) {
-  put16(v);
-  put16(v >> 16);
-}
-static void put64(u64 v) {
-  put32((u32)v);
-  put32((u32)(v >> 32));
-}
+/* The request being built (rt/rm.h). */
+static struct rm_msg rq;
 static u32 get32(const u8 *p) { return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
 static u64 get64(const u8 *p) { return (u64)get32(p) | (u64)get32(p + 4) << 32; }
 
@@ -173,36 +150,36 @@ static void alice(void) {
   /* The page the host donated to me: mine to lend. */
   const char *note = "a note from alice, written before she lent this page";
   memcpy((void *)GIFT_BASE, note, slen(note) + 1);
-  reqlen = 0;
-  put8(0); /* mem_type NORMAL */
-  put8(0);
-  put8(0); /* flags */
-  put8(0);
-  put32(7); /* label */
-  put16(1); /* ACL: bob RW */
-  put16(0);
-  put16(bob);
-  put8(6);
-  put8(0);
-  put16(1); /* SGL: the page */
-  put16(0);
-  put64(GIFT_BASE);
-  put64(PAGE);
-  put16(0); /* no attributes */
-  put16(0);
+  rq.len = 0;
+  rm_put8(&rq, 0); /* mem_type NORMAL */
+  rm_put8(&rq, 0);
+  rm_put8(&rq, 0); /* flags */
+  rm_put8(&rq, 0);
+  rm_put32(&rq, 7); /* label */
+  rm_put16(&rq, 1); /* ACL: bob RW */
+  rm_put16(&rq, 0);
+  rm_put16(&rq, bob);
+  rm_put8(&rq, 6);
+  rm_put8(&rq, 0);
+  rm_put16(&rq, 1); /* SGL: the page */
+  rm_put16(&rq, 0);
+  rm_put64(&rq, GIFT_BASE);
+  rm_put64(&rq, PAGE);
+  rm_put16(&rq, 0); /* no attributes */
+  rm_put16(&rq, 0);
   u32 handle = 0, got = 0;
-  if (rm_call(&link, RM_MEM_LEND, req, reqlen, &handle, 4, &got) != RM_OK || got != 4) fail("MEM_LEND");
-  reqlen = 0;
-  put32(handle);
-  put8(MEM_NOTIFY_SHARED);
-  put8(0);
-  put16(0);
-  put32(0); /* mem_info_tag */
-  put16(1);
-  put16(0);
-  put16(bob);
-  put16(0);
-  if (rm_call(&link, RM_MEM_NOTIFY, req, reqlen, 0, 0, 0) != RM_OK) fail("MEM_NOTIFY");
+  if (rm_call(&link, RM_MEM_LEND, rq.b, rq.len, &handle, 4, &got) != RM_OK || got != 4) fail("MEM_LEND");
+  rq.len = 0;
+  rm_put32(&rq, handle);
+  rm_put8(&rq, MEM_NOTIFY_SHARED);
+  rm_put8(&rq, 0);
+  rm_put16(&rq, 0);
+  rm_put32(&rq, 0); /* mem_info_tag */
+  rm_put16(&rq, 1);
+  rm_put16(&rq, 0);
+  rm_put16(&rq, bob);
+  rm_put16(&rq, 0);
+  if (rm_call(&link, RM_MEM_NOTIFY, rq.b, rq.len, 0, 0, 0) != RM_OK) fail("MEM_NOTIFY");
   printf("lent page 0x%lx to bob (VMID 0x%x) as parcel %u\n", GIFT_BASE, bob, handle);
   if (probe_read(GIFT_BASE))
     printf("reading it myself now aborts: it is not mine while lent\n");
@@ -215,10 +192,10 @@ static void alice(void) {
 
   mq_receive();
   printf("bob says: \"%s\"\n", (const char *)msg);
-  reqlen = 0;
-  put32(handle);
-  put32(0);
-  if (rm_call(&link, RM_MEM_RECLAIM, req, reqlen, 0, 0, 0) != RM_OK) fail("MEM_RECLAIM");
+  rq.len = 0;
+  rm_put32(&rq, handle);
+  rm_put32(&rq, 0);
+  if (rm_call(&link, RM_MEM_RECLAIM, rq.b, rq.len, 0, 0, 0) != RM_OK) fail("MEM_RECLAIM");
   printf("reclaimed the page; it now says: \"%s\"\n", (const char *)GIFT_BASE);
   mq_send("thanks bob, goodbye");
 }
@@ -239,7 +216,7 @@ static void bob(u32 me) {
 
   /* Wait for the doorbell, then for the RM's MEM_SHARED on the link. */
   gic_enable_spi(bell_virq, 1);
-  while (wait_irq() != bell_virq) {
+  while (rm_wait_irq() != bell_virq) {
   }
   struct hyp_ret r;
   HYPCALL(0x13, r, bell_cap, ~0UL, 0, 0, 0, 0, 0, 0); /* doorbell_receive: take and clear the flags */
@@ -250,27 +227,27 @@ static void bob(u32 me) {
   } while (n.id != RM_NOTIFY_MEM_SHARED);
   u32 handle = get32(n.data);
   printf("the RM says alice shared parcel %u with me\n", handle);
-  reqlen = 0;
-  put32(handle);
-  put8(0); /* mem_type */
-  put8(TRANS_LEND);
-  put8(ACCEPT_MAP_CONTIGUOUS | ACCEPT_DONE);
-  put8(0);
-  put32(0); /* label (not validated) */
-  put32(0); /* ACL: none to validate */
-  put32(0); /* SGL: empty, the RM picks; map_vmid 0 */
-  put32(0); /* attributes */
+  rq.len = 0;
+  rm_put32(&rq, handle);
+  rm_put8(&rq, 0); /* mem_type */
+  rm_put8(&rq, TRANS_LEND);
+  rm_put8(&rq, ACCEPT_MAP_CONTIGUOUS | ACCEPT_DONE);
+  rm_put8(&rq, 0);
+  rm_put32(&rq, 0); /* label (not validated) */
+  rm_put32(&rq, 0); /* ACL: none to validate */
+  rm_put32(&rq, 0); /* SGL: empty, the RM picks; map_vmid 0 */
+  rm_put32(&rq, 0); /* attributes */
   u8 reply[20];
   u32 got = 0;
-  if (rm_call(&link, RM_MEM_ACCEPT, req, reqlen, reply, sizeof reply, &got) != RM_OK || got < 20) fail("MEM_ACCEPT");
+  if (rm_call(&link, RM_MEM_ACCEPT, rq.b, rq.len, reply, sizeof reply, &got) != RM_OK || got < 20) fail("MEM_ACCEPT");
   u64 at = get64(reply + 4);
   printf("accepted it at 0x%lx: \"%s\"\n", at, (const char *)at);
   const char *answer = "bob was here";
   memcpy((void *)at, answer, slen(answer) + 1);
-  reqlen = 0;
-  put32(handle);
-  put32(0);
-  if (rm_call(&link, RM_MEM_RELEASE, req, reqlen, 0, 0, 0) != RM_OK) fail("MEM_RELEASE");
+  rq.len = 0;
+  rm_put32(&rq, handle);
+  rm_put32(&rq, 0);
+  if (rm_call(&link, RM_MEM_RELEASE, rq.b, rq.len, 0, 0, 0) != RM_OK) fail("MEM_RELEASE");
   mq_send("I read your note, wrote an answer, and gave the page back");
   mq_receive();
   printf("alice says: \"%s\"\n", (const char *)msg);

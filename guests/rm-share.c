@@ -55,47 +55,33 @@ static void check_abort(u64 at, const char *name) {
   check(ESR_EC(abort_esr) == EC_DABT_CUR && (abort_esr & 0x3f) == 0x10 && abort_far == at, name);
 }
 
-static u8 req[RM_MAX_PAYLOAD] __attribute__((aligned(8)));
-static u32 reqlen;
-
-static void put8(u32 v) { req[reqlen++] = (u8)v; }
-static void put16(u32 v) {
-  put8(v);
-  put8(v >> 8);
-}
-static void put32(u32 v) {
-  put16(v);
-  put16(v >> 16);
-}
-static void put64(u64 v) {
-  put32((u32)v);
-  put32((u32)(v >> 32));
-}
+/* The request being built (rt/rm.h). */
+static struct rm_msg rq;
 
 /* MEM_LEND / MEM_SHARE of one page (§2.8): mem_type NORMAL, no flags, `label`, the ACL given,
  * one SGL entry, an explicit empty attribute list. Returns the handle or ~0 on an error. */
 static u32 mem_give(struct rm_link *l, u32 id, u32 label, const u16 *vmids, const u8 *rights, int n, u64 page) {
-  reqlen = 0;
-  put8(0); /* mem_type NORMAL */
-  put8(0);
-  put8(0); /* flags */
-  put8(0);
-  put32(label);
-  put16((u32)n);
-  put16(0);
+  rq.len = 0;
+  rm_put8(&rq, 0); /* mem_type NORMAL */
+  rm_put8(&rq, 0);
+  rm_put8(&rq, 0); /* flags */
+  rm_put8(&rq, 0);
+  rm_put32(&rq, label);
+  rm_put16(&rq, (u32)n);
+  rm_put16(&rq, 0);
   for (int i = 0; i < n; i++) {
-    put16(vmids[i]);
-    put8(rights[i]);
-    put8(0);
+    rm_put16(&rq, vmids[i]);
+    rm_put8(&rq, rights[i]);
+    rm_put8(&rq, 0);
   }
-  put16(1);
-  put16(0);
-  put64(page);
-  put64(PAGE);
-  put16(0); /* attributes: none */
-  put16(0);
+  rm_put16(&rq, 1);
+  rm_put16(&rq, 0);
+  rm_put64(&rq, page);
+  rm_put64(&rq, PAGE);
+  rm_put16(&rq, 0); /* attributes: none */
+  rm_put16(&rq, 0);
   u32 handle = ~0u, got = 0;
-  u32 e = rm_call(l, id, req, reqlen, &handle, 4, &got);
+  u32 e = rm_call(l, id, rq.b, rq.len, &handle, 4, &got);
   if (e != RM_OK || got != 4) {
     printf("  %s: error 0x%x\n", id == RM_MEM_LEND ? "MEM_LEND" : "MEM_SHARE", e);
     return ~0u;
@@ -104,10 +90,10 @@ static u32 mem_give(struct rm_link *l, u32 id, u32 label, const u16 *vmids, cons
 }
 
 static u32 mem_reclaim(struct rm_link *l, u32 handle) {
-  reqlen = 0;
-  put32(handle);
-  put32(0); /* flags, res */
-  return rm_call(l, RM_MEM_RECLAIM, req, reqlen, 0, 0, 0);
+  rq.len = 0;
+  rm_put32(&rq, handle);
+  rm_put32(&rq, 0); /* flags, res */
+  return rm_call(l, RM_MEM_RECLAIM, rq.b, rq.len, 0, 0, 0);
 }
 
 int main(void) {
@@ -121,10 +107,10 @@ int main(void) {
   check_eq(rm_call(&link, RM_VM_GET_VMID, 0, 0, &me, 4, &got), RM_OK, "VM_GET_VMID answers");
   check_eq(me, PRIMARY_VMID, "the primary is VMID 3");
 
-  reqlen = 0;
-  put32(0); /* {u16 vmid = 0: any; u16 res} */
+  rq.len = 0;
+  rm_put32(&rq, 0); /* {u16 vmid = 0: any; u16 res} */
   u32 vm = 0;
-  check_eq(rm_call(&link, RM_VM_ALLOCATE, req, reqlen, &vm, 4, &got), RM_OK, "VM_ALLOCATE(0)");
+  check_eq(rm_call(&link, RM_VM_ALLOCATE, rq.b, rq.len, &vm, 4, &got), RM_OK, "VM_ALLOCATE(0)");
   check_eq(vm, 0x80, "the first dynamic VMID");
 
   *(volatile u64 *)LENT = 0x1e1d1e1d00000001UL;
@@ -164,9 +150,9 @@ int main(void) {
   check_eq(mem_reclaim(&link, shared), RM_OK, "MEM_RECLAIM gives RWX back");
   check(!probe_write(SHARED, 4) && *(volatile u64 *)SHARED == 4, "the owner writes the page again");
 
-  reqlen = 0;
-  put32(vm);
-  check_eq(rm_call(&link, RM_VM_DEALLOCATE, req, reqlen, 0, 0, 0), RM_OK, "VM_DEALLOCATE");
+  rq.len = 0;
+  rm_put32(&rq, vm);
+  check_eq(rm_call(&link, RM_VM_DEALLOCATE, rq.b, rq.len, 0, 0, 0), RM_OK, "VM_DEALLOCATE");
   printf("rm-share: %u notification(s) received\n", link.notifications);
   exit_with(fail_count ? 1 : 0);
 }

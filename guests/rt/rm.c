@@ -30,14 +30,30 @@ void rm_init(struct rm_link *l) {
   gic_enable_spi(l->rx_virq, 0);
 }
 
-/* Sleep until an interrupt is pending, then take and end it (the queue is re-read afterwards). */
-static void wait_irq(void) {
+u32 rm_wait_irq(void) {
   u32 id = gic_ack();
   if (id == 1023) {
     __asm__ volatile("wfi" ::: "memory");
     id = gic_ack();
   }
   if (id != 1023) gic_eoi(id);
+  return id;
+}
+
+void rm_put8(struct rm_msg *m, u32 v) {
+  if (m->len < RM_MAX_PAYLOAD) m->b[m->len++] = (u8)v;
+}
+void rm_put16(struct rm_msg *m, u32 v) {
+  rm_put8(m, v);
+  rm_put8(m, v >> 8);
+}
+void rm_put32(struct rm_msg *m, u32 v) {
+  rm_put16(m, v);
+  rm_put16(m, v >> 16);
+}
+void rm_put64(struct rm_msg *m, u64 v) {
+  rm_put32(m, (u32)v);
+  rm_put32(m, (u32)(v >> 32));
 }
 
 /* What `pump` found. */
@@ -106,14 +122,14 @@ u32 rm_call(struct rm_link *l, u32 id, const void *payload, u32 len, void *out, 
     HYPCALL(0x1b, r, l->tx_cap, RM_HEADER + len, (u64)txbuf, 1, 0, 0, 0, 0);
     if ((s32)r.x[0] == 0) break;
     if ((s32)r.x[0] != ERR_MSGQUEUE_FULL) return RM_LINK_ERROR;
-    wait_irq();
+    rm_wait_irq();
   }
   for (;;) {
     u32 size = 0;
     int p = pump(l, &size);
     if (p == PUMP_ERROR) return RM_LINK_ERROR;
     if (p == PUMP_EMPTY) {
-      wait_irq();
+      rm_wait_irq();
       continue;
     }
     if (p != PUMP_PACKET) continue;
@@ -139,7 +155,7 @@ u32 rm_next_notification(struct rm_link *l, struct rm_notification *out) {
     u32 size;
     int p = pump(l, &size);
     if (p == PUMP_ERROR) return RM_LINK_ERROR;
-    if (p == PUMP_EMPTY) wait_irq();
+    if (p == PUMP_EMPTY) rm_wait_irq();
   }
 }
 

@@ -87,4 +87,18 @@ int rm_poll_notification(struct rm_link *l, struct rm_notification *out);
  * without two entries). */
 int rm_link_from_dt(const void *fdt, struct rm_link *out);
 
+/* Sleep until an interrupt is pending, then take and end it (queues are re-read afterwards, so a
+ * level interrupt that is still asserted comes back). Returns its INTID (1023: none). */
+u32 rm_wait_irq(void);
+
+/* A request payload being built: little-endian fields appended in order (RM spec §1.8, §2). */
+struct rm_msg {
+  u8 b[RM_MAX_PAYLOAD];
+  u32 len;
+};
+void rm_put8(struct rm_msg *m, u32 v);
+void rm_put16(struct rm_msg *m, u32 v);
+void rm_put32(struct rm_msg *m, u32 v);
+void rm_put64(struct rm_msg *m, u64 v);
+
 #endif
