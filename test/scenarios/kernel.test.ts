@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI, guestPath, runCli } from './guest-run.js';
+import { oracleMissing } from '../helpers/oracle.js';
 
 function withTmp<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(path.join(tmpdir(), 'gunyah-kernel-'));
@@ -164,7 +165,7 @@ test('CLI run --kernel: a long run shows its progress on a terminal (one stderr 
       },
     );
     if (tty.error) {
-      t.skip(`no util-linux script to make a terminal: ${tty.error.message}`);
+      t.skip(oracleMissing(`util-linux script, to make a terminal (${tty.error.message})`, 'apt-get install bsdutils'));
       return;
     }
     // The line is rewritten in place: carriage return, the figures, then ESC [K (erase to end of line).

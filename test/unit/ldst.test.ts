@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { makeCpu, RAM_BASE, type TestCpu } from '../helpers/cpu.js';
+import { findLlvmMc, oracleMissing } from '../helpers/oracle.js';
 import { Cpu, SINK, ZR } from '../../src/arch/aarch64/cpu.js';
 import { EC } from '../../src/arch/aarch64/esr.js';
 import { ldst } from '../../src/arch/aarch64/decode/ldst.js';
@@ -796,11 +797,9 @@ test('Arm ARM C4.1.66: unallocated load/store encodings take the Undefined Instr
 // ---------------------------------------------------------------------------------------------
 
 test('disassembly of every load/store row matches llvm-mc, and llvm-mc agrees on which encodings are allocated', (t) => {
-  const probe = spawnSync('llvm-mc', ['--version']);
-  if (probe.error) {
-    if (process.env.CI) assert.fail('ORACLE MISSING: llvm-mc is required in CI');
-    console.warn('ORACLE MISSING: llvm-mc not found; load/store disassembly not checked');
-    t.skip('llvm-mc missing');
+  const llvmMc = findLlvmMc();
+  if (!llvmMc) {
+    t.skip(oracleMissing('llvm-mc not found; load/store disassembly not checked', 'apt-get install llvm'));
     return;
   }
   let seed = 0x2545f491;
@@ -817,7 +816,7 @@ test('disassembly of every load/store row matches llvm-mc, and llvm-mc agrees on
   const NOP = 0xd503201f; // separator: one line per word, or none when llvm-mc rejects it
   const hex = (v: number): string => [0, 8, 16, 24].map((s) => `0x${((v >>> s) & 255).toString(16)}`).join(' ') + '\n';
   const input = words.map((w) => hex(w) + hex(NOP)).join('');
-  const r = spawnSync('llvm-mc', ['--disassemble', '-triple=aarch64', '-mattr=+v8.1a,+lse,+crc,+fp-armv8,+neon'], {
+  const r = spawnSync(llvmMc, ['--disassemble', '-triple=aarch64', '-mattr=+v8.1a,+lse,+crc,+fp-armv8,+neon'], {
     input,
     maxBuffer: 1 << 28,
   });
