@@ -180,6 +180,8 @@ async function runLoop(
   trace: TraceBuffer | undefined,
   input: ((b: Buffer) => void) | null,
   decide: (stop: SystemStop) => number | null,
+  /** The host VMM running the guests, if any (its exits and outcomes go into --stats). */
+  host?: HostVmm,
 ): Promise<number> {
   // Console input: while stdin is open, a system whose vCPUs all wait may be waiting for it. A run
   // with no console input (null) takes no stdin, and an idle system is stuck at once.
@@ -250,14 +252,13 @@ async function runLoop(
     }
     const seconds = (performance.now() - t0) / 1000;
     if (trace && opts.trace) writeFileSync(opts.trace, traceChrome(trace.events));
-    if (opts.stats) writeFileSync(opts.stats, JSON.stringify(systemStats(system, seconds, stop), null, 2) + '\n');
+    if (opts.stats) writeFileSync(opts.stats, JSON.stringify(systemStats(system, seconds, stop, host), null, 2) + '\n');
   }
 }
 
 /** --stats of a system run: instructions, seconds, MIPS, virtual time, hypercalls by name. */
-function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop): Record<string, unknown> {
+function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop, host?: HostVmm): Record<string, unknown> {
   const instructions = system.sys.instructions;
-  const host = hosts.get(system);
   return {
     instructions,
     seconds: Number(seconds.toFixed(6)),
@@ -281,8 +282,6 @@ function systemStats(system: GunyahSystem, seconds: number, stop: SystemStop): R
   };
 }
 
-/** The host VMM of each system run with one (for --stats). */
-const hosts = new WeakMap<GunyahSystem, HostVmm>();
 /** Wall time between progress lines on a terminal. */
 const PROGRESS_MS = 1000;
 
@@ -341,7 +340,6 @@ async function runGuestKernel(opts: RunOptions): Promise<number> {
   let uartIn: ((b: Uint8Array) => void) | null = null;
   host.onGuestUart = (name, uart) => (uartIn = (b) => uart.receive(b));
   const system = new GunyahSystem({ onConsole: con.put, primary: { program: generatorProgram(host.body) }, trace });
-  hosts.set(system, host);
   return runLoop(
     system,
     opts,
@@ -354,6 +352,7 @@ async function runGuestKernel(opts: RunOptions): Promise<number> {
       if (o.kind === 'exited' && o.exitType === ExitType.PLATFORM_OFF) return 0;
       throw new CliError(`the guest ${o.message}`, EXIT_GUEST_FAILED);
     },
+    host,
   );
 }
 
@@ -432,7 +431,6 @@ async function runGuests(
     primary: { program: generatorProgram(host.body) },
     trace,
   });
-  hosts.set(system, host);
   return runLoop(
     system,
     opts,
@@ -446,6 +444,7 @@ async function runGuests(
       write(`host  | ${done}`);
       return 0;
     },
+    host,
   );
 }
 

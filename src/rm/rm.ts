@@ -19,7 +19,7 @@ import { IrqLending } from './irq-lending.js';
 import { VmLifecycle } from './vm-lifecycle.js';
 import { vmGetHypResourcesMsg, vmResetMsg, vmStartMsg } from './msgs/index.js';
 import { MemParcels } from './memparcel.js';
-import { vmMisc, type BootRegister } from './vm-misc.js';
+import { VmMisc, type BootRegister } from './vm-misc.js';
 import type { RmVcpu } from './port.js';
 import { NumberPool } from './pool.js';
 import {
@@ -191,8 +191,17 @@ export class ResourceManager {
   private scratchSlots = new NumberPool(0, -1);
   private heapBase = 0n;
 
+  /**
+   * Identity, crash messages, status, time base, firmware, boot context, demand paging, address
+   * layout, IPA reservations (vm-misc.ts); made after `table.onStatus`, which it wraps.
+   */
+  readonly misc: VmMisc;
+
   constructor(readonly options: RmOptions = {}) {
     this.table.onStatus = (vm) => this.sendStatus(vm);
+    this.misc = new VmMisc(this);
+    // Parcels offered to a READY VM may match its shm vdevices (the lifecycle knows them).
+    this.parcels.autoAccept = this.lifecycle.autoAcceptShm;
   }
 
   /** One scheduling of the RM's vCPU (the running system's NativeProgram.step). */
@@ -305,11 +314,11 @@ export class ResourceManager {
   }
 
   crashMessage(vmid: number): Uint8Array {
-    return vmMisc(this).crashMessage(vmid);
+    return this.misc.crashMessage(vmid);
   }
 
   bootContext(vmid: number): readonly BootRegister[] {
-    return vmMisc(this).bootContext(vmid);
+    return this.misc.bootContext(vmid);
   }
 
   /** Give back a VIRQ from allocRmVirq (its source is unbound or destroyed). */
@@ -650,7 +659,7 @@ export class ResourceManager {
       case MsgId.FW_MILESTONE:
       case MsgId.FW_SET_VM_FIRMWARE:
       case MsgId.MEM_QCOM_LOOKUP_SGL:
-        return vmMisc(this).handle(caller, msg.msgId, p);
+        return this.misc.handle(caller, msg.msgId, p);
       default:
         return null;
     }

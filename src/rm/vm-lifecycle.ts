@@ -135,7 +135,7 @@ export class VmLifecycle {
    * the parcel's label is that of one of the VM's shm / shm-doorbell vdevices with a fixed `base`
    * — at that base. The image parcel is never taken this way (VM_START places it).
    */
-  private readonly autoAcceptShm: AutoAccept = (vmid, mp) => {
+  readonly autoAcceptShm: AutoAccept = (vmid, mp) => {
     if (mp.handle === this.images.get(vmid)?.parcel) return 'no-match';
     const shm = (this.vdevs.get(vmid) ?? []).find((b) => b.shm?.base !== undefined && b.shm.label === mp.label)?.shm;
     if (shm?.base === undefined) return 'no-match';
@@ -299,8 +299,6 @@ export class VmLifecycle {
     );
     this.pairPeers(vmid, cfg);
     if (cfg.attrs.has('no-shutdown')) this.noShutdown.add(vmid);
-    // From READY on, parcels offered to the VM may match its shm vdevices.
-    this.host.parcels.autoAccept = this.autoAcceptShm;
     this.host.table.setState(rec, VmState.READY);
     return ok();
   }

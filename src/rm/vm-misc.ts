@@ -187,21 +187,6 @@ const zeroPadded = (p: Uint8Array, end: number): boolean => p.subarray(end).ever
 const alignUp = (v: bigint, a: bigint): bigint => ((v + a - 1n) / a) * a;
 const pageAligned = (v: bigint): boolean => v % PAGE === 0n;
 
-const instances = new WeakMap<MiscHost, VmMisc>();
-
-/**
- * The VmMisc of an RM, made on first use (its state lives as long as the RM). The RM's dispatch
- * reaches the handlers through it; the lifecycle reads what they recorded the same way.
- */
-export function vmMisc(host: MiscHost): VmMisc {
-  let m = instances.get(host);
-  if (m === undefined) {
-    m = new VmMisc(host);
-    instances.set(host, m);
-  }
-  return m;
-}
-
 export class VmMisc {
   private readonly state = new WeakMap<VmRecord, VmMiscState>();
   /** FW_MILESTONE has closed firmware registration (§2.9). */

@@ -216,7 +216,6 @@ import { generatorProgram, type Pause } from '../../src/vmm/rm-client/program.js
 import type { RmVcpu } from '../../src/rm/port.js';
 import type { RpcMessage } from '../../src/rm/rpc/index.js';
 import { REQUEST_MESSAGES } from '../../src/rm/msgs/index.js';
-import { vmMisc } from '../../src/rm/vm-misc.js';
 import { buildGuest, guestDt as vmConfigDt, newSystem, rmLink } from './harness.js';
 
 // ------------------------------------------------------------------ numbers from the spec
@@ -466,7 +465,7 @@ const json = (x: unknown): string =>
  * requests recorded per VM, firmware registration, and the live hypervisor objects of every type.
  */
 function world(rm: ResourceManager, hv: Hypervisor): string {
-  const misc = vmMisc(rm);
+  const misc = rm.misc;
   const vmids = [...rm.table.vms.keys()].sort((a, b) => a - b);
   return json({
     vms: vmids.map((id) => {

@@ -15,7 +15,7 @@ import { generatorProgram, type ProgramBody } from '../../src/vmm/rm-client/prog
 import type { RmVcpu } from '../../src/rm/port.js';
 import { MsgId, RmError, type RpcMessage } from '../../src/rm/rpc/index.js';
 import { VmState } from '../../src/rm/vm-mgmt.js';
-import { guidBytes, vmMisc } from '../../src/rm/vm-misc.js';
+import { guidBytes } from '../../src/rm/vm-misc.js';
 import {
   buildGuest,
   createVm,
@@ -308,13 +308,13 @@ test('RM §2.2/§2.9/§9.2: a started secondary VM (VMID 10) asks about itself a
       p.push(got(yield* e.call(MsgId.VM_GET_STATE, vmidReq(10))));
       // The image parcel is held for the running VM: no longer "accepted by nobody".
       p.push(got(yield* e.call(MsgId.MEM_QCOM_LOOKUP_SGL, lookupSgl(0, [[10, 7]], [[slotPa(0), GUEST_SIZE]]))));
-      reservedBeforeReset = vmMisc(rm).ipaReservations(10);
+      reservedBeforeReset = rm.misc.ipaReservations(10);
       must(e, 'stop', yield* e.c.vmStop(10));
       must(e, 'reset', yield* e.c.vmReset(10));
       yield* waitStatus(e, 10, VmState.RESET);
       p.push(got(yield* e.call(MsgId.VM_GET_CRASH_MSG, vmidReq(10))));
       p.push(got(yield* e.call(MsgId.VM_GET_STATE, vmidReq(10))));
-      reservedAfterReset = vmMisc(rm).ipaReservations(10);
+      reservedAfterReset = rm.misc.ipaReservations(10);
       status = statusOf(e, 10);
     },
     function* (e) {
@@ -492,8 +492,8 @@ test('RM §2.2: VM_SET_TIME_BASE reaches a READY VM with a vRTC; every error rep
     want(RmError.VM_STATE, '01 00 00 00'),
     want(RmError.MSG_INVALID, '01 00 00 00'),
   ]);
-  assert.deepEqual(vmMisc(rm).timeBase(0x80), { timeBase: 0x1122_3344_5566_7788n, sysTimerRef: 0x99n });
-  assert.equal(vmMisc(rm).timeBase(0x81), null);
+  assert.deepEqual(rm.misc.timeBase(0x80), { timeBase: 0x1122_3344_5566_7788n, sysTimerRef: 0x99n });
+  assert.equal(rm.misc.timeBase(0x81), null);
 });
 
 test('RM §2.2/§3: VM_AUTH_IMAGE takes a PLATFORM VM from AUTH to INIT (VM_STATUS); exact length, unknown VM, wrong state; NONE/ANDROID auth → ARGUMENT_INVALID and INIT_FAILED', () => {
@@ -660,7 +660,7 @@ test('RM §2.9/§2.2: FW_SET_VM_FIRMWARE registers a donated parcel for ANDROID 
     want(RmError.DENIED),
     want(RmError.DENIED),
   ]);
-  const m = vmMisc(rm);
+  const m = rm.misc;
   assert.deepEqual(m.firmwareMem(0x80), { parcel: 3, offset: 0x1_0000n, size: 0x1000n });
   assert.equal(m.firmwareImage(2)?.size, 0x1_0000n, 'the whole donated parcel');
   assert.equal(m.firmwareImage(2)?.regions.length, 1);
@@ -714,10 +714,10 @@ test('RM §2.6/§7: VM_SET_DEMAND_PAGING and VM_SET_ADDRESS_LAYOUT between CONFI
     r.push(got(yield* e.call(MsgId.VM_SET_BOOT_CONTEXT, bc(vmid, 1, 0, 0n).subarray(0, 15))));
     r.push(got(yield* e.call(MsgId.VM_SET_BOOT_CONTEXT, bc(0x99, 1, 0, 0n))));
     r.push(got(yield* e.call(MsgId.VM_SET_BOOT_CONTEXT, bc(3, 1, 0, 0n))));
-    boot = vmMisc(rm).bootContext(vmid);
+    boot = rm.misc.bootContext(vmid);
     must(e, 'reset', yield* e.c.vmReset(vmid));
     yield* waitStatus(e, vmid, VmState.RESET);
-    afterReset = [vmMisc(rm).bootContext(vmid), vmMisc(rm).demandPaging(vmid), vmMisc(rm).addressLayout(vmid, 0)];
+    afterReset = [rm.misc.bootContext(vmid), rm.misc.demandPaging(vmid), rm.misc.addressLayout(vmid, 0)];
   });
   assert.deepEqual(r, [
     want(RmError.OK),
@@ -761,7 +761,7 @@ test('RM §2.6: what VM_SET_DEMAND_PAGING and VM_SET_ADDRESS_LAYOUT recorded is 
     const { vmid } = yield* makeVm(e, { slot: 0, init: false });
     yield* e.call(MsgId.VM_SET_DEMAND_PAGING, bytes(u16(vmid), 0, 0, u32(1), u64(GUEST_BASE), u64(0x10_0000n)));
     yield* e.call(MsgId.VM_SET_ADDRESS_LAYOUT, bytes(u16(vmid), 0, 0, u32(0), u64(GUEST_BASE), u64(GUEST_SIZE)));
-    const m = vmMisc(rm);
+    const m = rm.misc;
     got2 = [m.demandPaging(vmid), m.addressLayout(vmid, 0), m.addressLayout(vmid, 1)];
   });
   assert.deepEqual(got2, [[{ gpa: GUEST_BASE, size: 0x10_0000n }], { base: GUEST_BASE, size: GUEST_SIZE }, null]);
